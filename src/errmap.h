@@ -1,0 +1,22 @@
+/*-------------------------------------------------------------------------
+ *
+ * errmap.h
+ *		What an IAI error code means to PostgreSQL: SQLSTATE, hint, and
+ *		whether it is worth retrying.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef IAI_ERRMAP_H
+#define IAI_ERRMAP_H
+
+typedef struct IaiErrorClass
+{
+	int			sqlstate;		/* MAKE_SQLSTATE value */
+	const char *hint;			/* NULL when no remedy is known */
+	bool		retryable;		/* transient: another attempt may succeed */
+	bool		not_found;		/* "already gone": the person/map is absent */
+} IaiErrorClass;
+
+extern IaiErrorClass iai_classify_error(const char *code);
+
+#endif							/* IAI_ERRMAP_H */

@@ -1,0 +1,313 @@
+/*-------------------------------------------------------------------------
+ *
+ * http.c
+ *		HTTP POST over libcurl for a PostgreSQL backend.
+ *
+ * One easy handle and one multi handle live for the whole backend, so the
+ * TCP connection, TLS session and DNS answer are reused from call to call.
+ * Every option is re-applied on every call (curl_easy_reset first), so a
+ * changed timeout or CA file always takes effect.
+ *
+ * The transfer is driven with the multi interface and waits in short
+ * curl_multi_poll() slices: a signal (query cancel, statement_timeout,
+ * terminate) interrupts the poll at once and CHECK_FOR_INTERRUPTS() runs
+ * between slices, so a call never outlives a cancel by more than a slice.
+ * If an error escapes mid-transfer, the handle is detached and its
+ * half-used connection discarded, leaving the backend ready for the next
+ * call.  libcurl never raises signals (CURLOPT_NOSIGNAL) and its callbacks
+ * never ereport: errors are collected and reported after curl returns.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "portability/instr_time.h"
+#include "utils/wait_event.h"
+
+#include "http.h"
+
+/* Longest uninterrupted wait inside libcurl; bounds cancel latency. */
+#define POLL_SLICE_MS 20
+
+/* Connections idle longer than this are not reused (servers drop at ~60 s). */
+#define MAX_IDLE_CONNECTION_S 50L
+
+static CURL *easy = NULL;
+static CURLM *multi = NULL;
+
+/* The answer being received; malloc'd because libcurl's callback fills it. */
+static struct
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+	size_t		limit;
+	bool		too_large;
+} rbuf;
+
+static size_t
+write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	size_t		n = size * nmemb;
+
+	if (rbuf.len + n > rbuf.limit)
+	{
+		rbuf.too_large = true;
+		return 0;				/* makes libcurl abort with CURLE_WRITE_ERROR */
+	}
+	if (rbuf.len + n + 1 > rbuf.cap)
+	{
+		size_t		newcap = rbuf.cap ? rbuf.cap : 4096;
+		char	   *p;
+
+		while (newcap < rbuf.len + n + 1)
+			newcap *= 2;
+		p = realloc(rbuf.data, newcap);
+		if (p == NULL)
+			return 0;
+		rbuf.data = p;
+		rbuf.cap = newcap;
+	}
+	memcpy(rbuf.data + rbuf.len, ptr, n);
+	rbuf.len += n;
+	return n;
+}
+
+static void
+ensure_handles(void)
+{
+	if (easy == NULL)
+	{
+		easy = curl_easy_init();
+		if (easy == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("could not initialise libcurl")));
+	}
+	if (multi == NULL)
+	{
+		multi = curl_multi_init();
+		if (multi == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("could not initialise libcurl")));
+	}
+}
+
+/* Map libcurl's result to what the caller must distinguish. */
+static HttpOutcome
+classify(CURLcode rc)
+{
+	switch (rc)
+	{
+		case CURLE_OK:
+			return HTTP_DONE;
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_RESOLVE_PROXY:
+			return HTTP_RESOLVE_FAILED;
+		case CURLE_COULDNT_CONNECT:
+			return HTTP_CONNECT_FAILED;
+		case CURLE_OPERATION_TIMEDOUT:
+			return HTTP_TIMED_OUT;
+		case CURLE_SSL_CONNECT_ERROR:
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CERTPROBLEM:
+		case CURLE_SSL_CIPHER:
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_ENGINE_NOTFOUND:
+		case CURLE_SSL_ENGINE_SETFAILED:
+		case CURLE_SSL_ENGINE_INITFAILED:
+		case CURLE_SSL_CRL_BADFILE:
+		case CURLE_SSL_ISSUER_ERROR:
+		case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		case CURLE_SSL_INVALIDCERTSTATUS:
+			return HTTP_TLS_FAILED;
+		case CURLE_SEND_ERROR:
+		case CURLE_RECV_ERROR:
+		case CURLE_GOT_NOTHING:
+		case CURLE_PARTIAL_FILE:
+		case CURLE_HTTP2:
+		case CURLE_HTTP2_STREAM:
+			return HTTP_CONNECTION_LOST;
+		case CURLE_FILESIZE_EXCEEDED:
+			return HTTP_TOO_LARGE;
+		default:
+			return HTTP_FAILED;
+	}
+}
+
+static void
+set_options(const HttpRequest *req, struct curl_slist *headers, char *errbuf)
+{
+	curl_easy_reset(easy);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(easy, CURLOPT_URL, req->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "iai/1.0 (PostgreSQL extension)");
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(easy, CURLOPT_MAXAGE_CONN, MAX_IDLE_CONNECTION_S);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (req->ca_file != NULL && req->ca_file[0] != '\0')
+		curl_easy_setopt(easy, CURLOPT_CAINFO, req->ca_file);
+	curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) req->max_response);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_body);
+}
+
+/* Drive the transfer to its end, waiting interruptibly. */
+static CURLcode
+run_transfer(void)
+{
+	CURLcode	result = CURLE_OK;
+	CURLMcode	mc;
+
+	mc = curl_multi_add_handle(multi, easy);
+	if (mc != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not start an HTTP transfer: %s", curl_multi_strerror(mc))));
+
+	PG_TRY();
+	{
+		for (;;)
+		{
+			int			running = 0;
+			CURLMsg    *msg;
+			int			queued;
+
+			mc = curl_multi_perform(multi, &running);
+			if (mc != CURLM_OK)
+				ereport(ERROR,
+						(errcode(ERRCODE_SYSTEM_ERROR),
+						 errmsg("HTTP transfer failed: %s", curl_multi_strerror(mc))));
+			if (running == 0)
+			{
+				result = CURLE_GOT_NOTHING;
+				while ((msg = curl_multi_info_read(multi, &queued)) != NULL)
+					if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy)
+						result = msg->data.result;
+				break;
+			}
+
+			CHECK_FOR_INTERRUPTS();
+			pgstat_report_wait_start(PG_WAIT_EXTENSION);
+			mc = curl_multi_poll(multi, NULL, 0, POLL_SLICE_MS, NULL);
+			pgstat_report_wait_end();
+			if (mc != CURLM_OK)
+				ereport(ERROR,
+						(errcode(ERRCODE_SYSTEM_ERROR),
+						 errmsg("HTTP transfer failed: %s", curl_multi_strerror(mc))));
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	PG_CATCH();
+	{
+		/* detaching mid-transfer closes that connection; the next call reconnects */
+		pgstat_report_wait_end();
+		curl_multi_remove_handle(multi, easy);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	curl_multi_remove_handle(multi, easy);
+	return result;
+}
+
+void
+http_post(const HttpRequest *req, HttpResponse *resp)
+{
+	struct curl_slist *volatile headers = NULL;
+	char		errbuf[CURL_ERROR_SIZE];
+	volatile CURLcode rc = CURLE_OK;
+	curl_off_t	sent = 0;
+	long		connects = 0;
+	instr_time	start,
+				duration;
+
+	ensure_handles();
+	memset(resp, 0, sizeof(*resp));
+	errbuf[0] = '\0';
+
+	for (int i = 0; i < req->nheaders; i++)
+	{
+		struct curl_slist *l = curl_slist_append((struct curl_slist *) headers,
+												 req->headers[i]);
+
+		if (l == NULL)
+		{
+			curl_slist_free_all((struct curl_slist *) headers);
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+		}
+		headers = l;
+	}
+
+	rbuf.len = 0;
+	rbuf.limit = req->max_response;
+	rbuf.too_large = false;
+
+	set_options(req, (struct curl_slist *) headers, errbuf);
+	INSTR_TIME_SET_CURRENT(start);
+	PG_TRY();
+	{
+		rc = run_transfer();
+	}
+	PG_FINALLY();
+	{
+		curl_slist_free_all((struct curl_slist *) headers);
+		/* the handle must not keep pointers to this call's strings */
+		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
+	}
+	PG_END_TRY();
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	resp->elapsed_ms = INSTR_TIME_GET_MILLISEC(duration);
+
+	curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
+	resp->new_connections = connects;
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp->status);
+	/* bytes of request written; zero means the server cannot have acted */
+	if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK)
+		sent = 1;
+	resp->maybe_delivered = (sent > 0);
+
+	if (rc == CURLE_WRITE_ERROR && rbuf.too_large)
+		resp->outcome = HTTP_TOO_LARGE;
+	else
+		resp->outcome = classify(rc);
+
+	if (resp->outcome == HTTP_TOO_LARGE)
+		snprintf(resp->message, sizeof(resp->message),
+				 "the answer exceeds %zu bytes", req->max_response);
+	else if (resp->outcome != HTTP_DONE)
+		snprintf(resp->message, sizeof(resp->message), "%s",
+				 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+
+	if (resp->outcome == HTTP_DONE)
+	{
+		resp->body = palloc(rbuf.len + 1);
+		if (rbuf.len > 0)
+			memcpy(resp->body, rbuf.data, rbuf.len);
+		resp->body[rbuf.len] = '\0';
+		resp->body_len = rbuf.len;
+	}
+}

@@ -1,0 +1,56 @@
+/*-------------------------------------------------------------------------
+ *
+ * http.h
+ *		HTTP POST over libcurl for a PostgreSQL backend: one reused
+ *		connection, interruptible waits, bounded answers.
+ *
+ * Knows nothing of the API it carries.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef IAI_HTTP_H
+#define IAI_HTTP_H
+
+#include <stddef.h>
+
+/* How a transfer ended, as far as the caller needs to tell failures apart. */
+typedef enum HttpOutcome
+{
+	HTTP_DONE = 0,				/* a complete answer arrived (any status) */
+	HTTP_RESOLVE_FAILED,		/* host name not found */
+	HTTP_CONNECT_FAILED,		/* TCP connect refused or unreachable */
+	HTTP_TLS_FAILED,			/* handshake or certificate verification */
+	HTTP_TIMED_OUT,				/* iai.timeout_ms or connect timeout hit */
+	HTTP_CONNECTION_LOST,		/* reset or closed before a full answer */
+	HTTP_TOO_LARGE,				/* answer longer than max_response */
+	HTTP_FAILED					/* anything else libcurl reports */
+} HttpOutcome;
+
+typedef struct HttpRequest
+{
+	const char *url;
+	const char *const *headers; /* "Name: value" lines */
+	int			nheaders;
+	const char *body;
+	size_t		body_len;
+	long		timeout_ms;
+	long		connect_timeout_ms;
+	const char *ca_file;		/* NULL or "" for the system's store */
+	size_t		max_response;	/* bytes */
+} HttpRequest;
+
+typedef struct HttpResponse
+{
+	HttpOutcome outcome;
+	long		status;			/* HTTP status when outcome is HTTP_DONE */
+	char	   *body;			/* palloc'd, NUL-terminated */
+	size_t		body_len;
+	bool		maybe_delivered;	/* the request may have reached the server */
+	long		new_connections;	/* connections opened for this transfer */
+	double		elapsed_ms;
+	char		message[320];	/* libcurl's explanation of a failure */
+} HttpResponse;
+
+extern void http_post(const HttpRequest *req, HttpResponse *resp);
+
+#endif							/* IAI_HTTP_H */

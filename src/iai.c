@@ -1,0 +1,72 @@
+/*-------------------------------------------------------------------------
+ *
+ * iai.c
+ *		Module load and the SQL-callable functions.
+ *
+ * iai_call() is the one signed-call entry point; the typed wrappers only
+ * build its parameters and pick out what the caller wants back.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "api.h"
+#include "settings.h"
+
+PG_MODULE_MAGIC;
+
+#if PG_VERSION_NUM < 160000
+void		_PG_init(void);
+#endif
+
+PG_FUNCTION_INFO_V1(iai_call);
+PG_FUNCTION_INFO_V1(iai_delete_person_from_group);
+
+void
+_PG_init(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not initialise libcurl")));
+	iai_define_settings();
+}
+
+/* iai_call(action text, params jsonb) RETURNS jsonb: the Response object. */
+Datum
+iai_call(PG_FUNCTION_ARGS)
+{
+	char	   *action;
+	Jsonb	   *params;
+	IaiResult	result;
+
+	if (PG_ARGISNULL(0))
+		iai_input_error("MissingParameter", "action is required", NULL);
+	action = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (PG_ARGISNULL(1))
+		params = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	else
+		params = PG_GETARG_JSONB_P(1);
+
+	iai_api_call(action, params, 0, &result);
+	PG_RETURN_JSONB_P(result.response);
+}
+
+/* iai_delete_person_from_group(person text, grp text) RETURNS text: the RequestId. */
+Datum
+iai_delete_person_from_group(PG_FUNCTION_ARGS)
+{
+	char	   *person = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *group = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	IaiResult	result;
+
+	iai_api_call(IAI_ACTION_DELETE_PERSON_FROM_GROUP,
+				 iai_person_group_params(person, group), 0, &result);
+	PG_RETURN_TEXT_P(cstring_to_text(result.request_id));
+}

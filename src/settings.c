@@ -1,0 +1,568 @@
+/*-------------------------------------------------------------------------
+ *
+ * settings.c
+ *		The iai.* configuration parameters and credential resolution.
+ *
+ * Whatever decides where a signed request goes (endpoint), which file the
+ * server reads (CA file) or which credentials sign it is PGC_SUSET.  Secrets
+ * are GUC_SUPERUSER_ONLY, and every check hook on them sets its own message
+ * so that PostgreSQL's default "invalid value ... : <value>" never echoes a
+ * secret.  Values that become HTTP header text are refused if they contain
+ * control characters, so no setting can inject a header.
+ *
+ * Credentials come from the settings, else from the server's environment
+ * (TENCENTCLOUD_SECRET_ID/_KEY/_SESSION_TOKEN), else from the official SDKs'
+ * INI file ~/.tencentcloud/credentials of the server's OS user; a pair is
+ * always taken whole from one source.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "storage/fd.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "settings.h"
+
+char	   *iai_secret_id = NULL;
+char	   *iai_secret_key = NULL;
+char	   *iai_session_token = NULL;
+char	   *iai_region = NULL;
+char	   *iai_language = NULL;
+char	   *iai_ca_file = NULL;
+int			iai_timeout_ms = 10000;
+int			iai_connect_timeout_ms = 5000;
+
+static char *endpoint_string = NULL;
+static IaiEndpoint *endpoint_parsed = NULL;
+
+/* Parsed INI file, kept until the file changes. */
+static struct
+{
+	bool		valid;
+	dev_t		dev;
+	ino_t		ino;
+	off_t		size;
+	struct timespec mtime;
+	char	   *secret_id;
+	char	   *secret_key;
+} ini_cache;
+
+static bool
+has_control_chars(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char) *s < 0x20 || (unsigned char) *s == 0x7f)
+			return true;
+	return false;
+}
+
+static bool
+has_surrounding_space(const char *s)
+{
+	size_t		n = strlen(s);
+
+	return n > 0 && (isspace((unsigned char) s[0]) ||
+					 isspace((unsigned char) s[n - 1]));
+}
+
+/*
+ * Shared check for values that travel in HTTP headers.  Sets its own
+ * message so a refused value is never repeated back.
+ */
+static bool
+check_header_text(const char *name, const char *value, bool secret)
+{
+	if (value == NULL)
+		return true;
+	if (has_control_chars(value))
+	{
+		GUC_check_errmsg("invalid value for parameter \"%s\"", name);
+		GUC_check_errdetail("The value contains control characters.");
+		return false;
+	}
+	if (secret && has_surrounding_space(value))
+	{
+		GUC_check_errmsg("invalid value for parameter \"%s\"", name);
+		GUC_check_errdetail("The value has leading or trailing whitespace.");
+		GUC_check_errhint("Copy the credential again without surrounding spaces.");
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_secret_id(char **newval, void **extra, GucSource source)
+{
+	return check_header_text("iai.secret_id", *newval, true);
+}
+
+static bool
+check_secret_key(char **newval, void **extra, GucSource source)
+{
+	return check_header_text("iai.secret_key", *newval, true);
+}
+
+static bool
+check_session_token(char **newval, void **extra, GucSource source)
+{
+	return check_header_text("iai.session_token", *newval, true);
+}
+
+static bool
+check_ca_file(char **newval, void **extra, GucSource source)
+{
+	return check_header_text("iai.ca_file", *newval, false);
+}
+
+static bool
+check_region(char **newval, void **extra, GucSource source)
+{
+	const char *s = *newval;
+
+	if (s == NULL)
+		return true;
+	if (strlen(s) > 64 || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(s))
+	{
+		GUC_check_errdetail("A region is lowercase letters, digits and hyphens, such as \"ap-guangzhou\".");
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_language(char **newval, void **extra, GucSource source)
+{
+	const char *s = *newval;
+	const char *canonical;
+
+	if (s == NULL || s[0] == '\0')
+		return true;
+	if (pg_strcasecmp(s, "zh-CN") == 0)
+		canonical = "zh-CN";
+	else if (pg_strcasecmp(s, "en-US") == 0)
+		canonical = "en-US";
+	else
+	{
+		GUC_check_errdetail("Valid values are \"zh-CN\", \"en-US\" and \"\" (the service's default).");
+		return false;
+	}
+	if (strcmp(s, canonical) != 0)
+	{
+		/* GUC frees string values with free() */
+		char	   *copy = strdup(canonical);
+
+		if (copy == NULL)
+			return false;
+		free(*newval);
+		*newval = copy;
+	}
+	return true;
+}
+
+/*
+ * Parse the endpoint with libcurl's own URL parser (so what is validated is
+ * what libcurl will connect to) and keep the normalised URL and the Host
+ * header as the GUC's "extra".
+ */
+static bool
+check_endpoint(char **newval, void **extra, GucSource source)
+{
+	CURLU	   *u;
+	char	   *scheme = NULL,
+			   *host = NULL,
+			   *port = NULL,
+			   *path = NULL,
+			   *part = NULL;
+	const char *problem = NULL;
+	IaiEndpoint *ep;
+	char	   *buf;
+	size_t		hostlen;
+	size_t		portlen;
+	size_t		urllen;
+
+	if (*newval == NULL || (*newval)[0] == '\0')
+	{
+		GUC_check_errdetail("iai.endpoint must be an http or https URL, such as \"%s\".",
+							IAI_DEFAULT_ENDPOINT);
+		return false;
+	}
+	if (has_control_chars(*newval))
+	{
+		GUC_check_errdetail("The URL contains control characters.");
+		return false;
+	}
+
+	u = curl_url();
+	if (u == NULL)
+		return false;
+	if (curl_url_set(u, CURLUPART_URL, *newval, 0) != CURLUE_OK)
+		problem = "It is not a URL with a scheme and a host name.";
+	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+			 (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+		problem = "Only the http and https schemes are supported.";
+	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
+		problem = "The URL has no host name.";
+	else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK)
+	{
+		/* it may hold a password: do not repeat the value */
+		GUC_check_errmsg("invalid value for parameter \"iai.endpoint\"");
+		problem = "The URL must not contain user information.";
+	}
+	else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
+			 curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK)
+		problem = "The URL must not have a query or a fragment.";
+	else if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+			 strcmp(path, "/") != 0 && path[0] != '\0')
+		problem = "The URL must not have a path; requests always go to \"/\".";
+
+	if (problem == NULL &&
+		curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK &&
+		((strcmp(scheme, "https") == 0 && strcmp(port, "443") == 0) ||
+		 (strcmp(scheme, "http") == 0 && strcmp(port, "80") == 0)))
+	{
+		/* the default port is not part of the Host header */
+		curl_free(port);
+		port = NULL;
+	}
+
+	ep = NULL;
+	if (problem == NULL)
+	{
+		hostlen = strlen(host);
+		portlen = port ? strlen(port) + 1 : 0;
+		urllen = strlen(scheme) + 3 + hostlen + portlen + 1;
+		/* one chunk: GUC frees an extra with free() */
+		ep = malloc(sizeof(IaiEndpoint) + urllen + 1 + hostlen + portlen + 1);
+		if (ep != NULL)
+		{
+			buf = (char *) (ep + 1);
+			ep->url = buf;
+			snprintf(buf, urllen + 1, "%s://%s%s%s/", scheme, host,
+					 port ? ":" : "", port ? port : "");
+			for (char *c = buf; *c; c++)
+				*c = pg_ascii_tolower((unsigned char) *c);
+			ep->host_header = buf + urllen + 1;
+			snprintf(ep->host_header, hostlen + portlen + 1, "%s%s%s", host,
+					 port ? ":" : "", port ? port : "");
+			for (char *c = ep->host_header; *c; c++)
+				*c = pg_ascii_tolower((unsigned char) *c);
+		}
+	}
+
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_free(part);
+	curl_url_cleanup(u);
+
+	if (problem != NULL)
+	{
+		GUC_check_errdetail("%s", problem);
+		return false;
+	}
+	if (ep == NULL)
+		return false;
+	*extra = ep;
+	return true;
+}
+
+static void
+assign_endpoint(const char *newval, void *extra)
+{
+	endpoint_parsed = (IaiEndpoint *) extra;
+}
+
+const IaiEndpoint *
+iai_endpoint(void)
+{
+	Assert(endpoint_parsed != NULL);
+	return endpoint_parsed;
+}
+
+void
+iai_define_settings(void)
+{
+	DefineCustomStringVariable("iai.endpoint",
+							   "Base URL of the Face Recognition API.",
+							   "Any http or https URL without a path; the default is the nearest region.",
+							   &endpoint_string,
+							   IAI_DEFAULT_ENDPOINT,
+							   PGC_SUSET,
+							   0,
+							   check_endpoint, assign_endpoint, NULL);
+
+	DefineCustomStringVariable("iai.secret_id",
+							   "Tencent Cloud SecretId used to sign requests.",
+							   "Empty means: take it from the environment or the credentials file.",
+							   &iai_secret_id,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   check_secret_id, NULL, NULL);
+
+	DefineCustomStringVariable("iai.secret_key",
+							   "Tencent Cloud SecretKey used to sign requests.",
+							   "Empty means: take it from the environment or the credentials file.",
+							   &iai_secret_key,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   check_secret_key, NULL, NULL);
+
+	DefineCustomStringVariable("iai.session_token",
+							   "Token of temporary (STS) credentials, sent as X-TC-Token.",
+							   NULL,
+							   &iai_session_token,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   check_session_token, NULL, NULL);
+
+	DefineCustomStringVariable("iai.region",
+							   "Region sent as X-TC-Region; empty sends none.",
+							   NULL,
+							   &iai_region,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   check_region, NULL, NULL);
+
+	DefineCustomStringVariable("iai.language",
+							   "Language of API error messages (zh-CN or en-US); empty sends none.",
+							   NULL,
+							   &iai_language,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   check_language, NULL, NULL);
+
+	DefineCustomIntVariable("iai.timeout_ms",
+							"Time limit for one HTTP request.",
+							NULL,
+							&iai_timeout_ms,
+							10000, 1, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("iai.connect_timeout_ms",
+							"Time limit for establishing a connection (TCP and TLS).",
+							NULL,
+							&iai_connect_timeout_ms,
+							5000, 1, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("iai.ca_file",
+							   "File of CA certificates to verify the endpoint with instead of the system's.",
+							   "Empty uses the system's trusted certificates.",
+							   &iai_ca_file,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   check_ca_file, NULL, NULL);
+
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("iai");
+#else
+	EmitWarningsOnPlaceholders("iai");
+#endif
+}
+
+/* ---- credentials ---- */
+
+static bool
+nonempty(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+/* A credential from outside the settings must be usable as header text. */
+static void
+check_external_credential(const char *name, const char *value)
+{
+	if (has_control_chars(value) || has_surrounding_space(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("%s has leading or trailing whitespace or control characters", name),
+				 errhint("Fix the value where the server reads it; the value itself is not shown.")));
+}
+
+static char *
+trim_in_place(char *s)
+{
+	char	   *end;
+
+	while (isspace((unsigned char) *s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char) end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+static char *
+ini_path(void)
+{
+	const char *home = getenv("HOME");
+
+	if (!nonempty(home))
+	{
+		struct passwd *pw = getpwuid(geteuid());
+
+		home = pw ? pw->pw_dir : NULL;
+	}
+	if (!nonempty(home))
+		return NULL;
+	return psprintf("%s/.tencentcloud/credentials", home);
+}
+
+/*
+ * Read the [default] section of the SDK credentials file into ini_cache,
+ * unless the file is unchanged since the last read.
+ */
+static void
+load_ini(const char *path)
+{
+	struct stat st;
+	FILE	   *f;
+	char		line[1024];
+	bool		in_default = false;
+	char	   *id = NULL;
+	char	   *key = NULL;
+
+	if (stat(path, &st) != 0)
+	{
+		ini_cache.valid = false;
+		return;
+	}
+	if (ini_cache.valid && ini_cache.dev == st.st_dev && ini_cache.ino == st.st_ino &&
+		ini_cache.size == st.st_size &&
+		ini_cache.mtime.tv_sec == st.st_mtim.tv_sec &&
+		ini_cache.mtime.tv_nsec == st.st_mtim.tv_nsec)
+		return;
+
+	f = AllocateFile(path, "r");
+	if (f == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read credentials file \"%s\": %m", path)));
+	while (fgets(line, sizeof(line), f) != NULL)
+	{
+		char	   *s = trim_in_place(line);
+		char	   *eq;
+
+		if (*s == '\0' || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[')
+		{
+			in_default = strcmp(s, "[default]") == 0;
+			continue;
+		}
+		if (!in_default || (eq = strpbrk(s, "=:")) == NULL)
+			continue;
+		*eq = '\0';
+		s = trim_in_place(s);
+		if (pg_strcasecmp(s, "secret_id") == 0)
+			id = MemoryContextStrdup(TopMemoryContext, trim_in_place(eq + 1));
+		else if (pg_strcasecmp(s, "secret_key") == 0)
+			key = MemoryContextStrdup(TopMemoryContext, trim_in_place(eq + 1));
+	}
+	FreeFile(f);
+	explicit_bzero(line, sizeof(line));
+
+	if (ini_cache.secret_key)
+	{
+		explicit_bzero(ini_cache.secret_key, strlen(ini_cache.secret_key));
+		pfree(ini_cache.secret_key);
+	}
+	if (ini_cache.secret_id)
+		pfree(ini_cache.secret_id);
+	ini_cache.secret_id = id;
+	ini_cache.secret_key = key;
+	ini_cache.dev = st.st_dev;
+	ini_cache.ino = st.st_ino;
+	ini_cache.size = st.st_size;
+	ini_cache.mtime = st.st_mtim;
+	ini_cache.valid = true;
+}
+
+void
+iai_resolve_credentials(IaiCredentials *creds)
+{
+	const char *env_id;
+	const char *env_key;
+	const char *env_token;
+	char	   *path;
+
+	memset(creds, 0, sizeof(*creds));
+
+	if (nonempty(iai_secret_id) || nonempty(iai_secret_key))
+	{
+		if (!nonempty(iai_secret_id) || !nonempty(iai_secret_key))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("%s is set but %s is not",
+							nonempty(iai_secret_id) ? "iai.secret_id" : "iai.secret_key",
+							nonempty(iai_secret_id) ? "iai.secret_key" : "iai.secret_id"),
+					 errhint("Set both, or neither to use the server's environment or credentials file.")));
+		creds->secret_id = iai_secret_id;
+		creds->secret_key = iai_secret_key;
+		creds->token = nonempty(iai_session_token) ? iai_session_token : NULL;
+		creds->source = "iai.secret_id and iai.secret_key";
+		return;
+	}
+
+	env_id = getenv("TENCENTCLOUD_SECRET_ID");
+	env_key = getenv("TENCENTCLOUD_SECRET_KEY");
+	if (nonempty(env_id) || nonempty(env_key))
+	{
+		if (!nonempty(env_id) || !nonempty(env_key))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("the server's environment sets only one of TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY")));
+		check_external_credential("TENCENTCLOUD_SECRET_ID", env_id);
+		check_external_credential("TENCENTCLOUD_SECRET_KEY", env_key);
+		env_token = getenv("TENCENTCLOUD_SESSION_TOKEN");
+		if (nonempty(env_token))
+			check_external_credential("TENCENTCLOUD_SESSION_TOKEN", env_token);
+		creds->secret_id = env_id;
+		creds->secret_key = env_key;
+		creds->token = nonempty(env_token) ? env_token : NULL;
+		creds->source = "the environment variables TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY";
+		return;
+	}
+
+	path = ini_path();
+	if (path != NULL)
+	{
+		load_ini(path);
+		if (ini_cache.valid && nonempty(ini_cache.secret_id) &&
+			nonempty(ini_cache.secret_key))
+		{
+			check_external_credential("secret_id in the credentials file", ini_cache.secret_id);
+			check_external_credential("secret_key in the credentials file", ini_cache.secret_key);
+			creds->secret_id = ini_cache.secret_id;
+			creds->secret_key = ini_cache.secret_key;
+			creds->source = "the credentials file of the server's OS user";
+			return;
+		}
+	}
+
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("no Tencent Cloud credentials are configured for iai"),
+			 errhint("Set iai.secret_id and iai.secret_key (superuser), or TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY in the server's environment, or secret_id and secret_key in the [default] section of %s.",
+					 path ? path : "~/.tencentcloud/credentials")));
+}

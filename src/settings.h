@@ -1,0 +1,44 @@
+/*-------------------------------------------------------------------------
+ *
+ * settings.h
+ *		The iai.* configuration parameters and credential resolution.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef IAI_SETTINGS_H
+#define IAI_SETTINGS_H
+
+#define IAI_DEFAULT_ENDPOINT "https://iai.tencentcloudapi.com"
+
+/* The endpoint as parsed once, when the setting is assigned. */
+typedef struct IaiEndpoint
+{
+	char	   *url;			/* normalised, "scheme://host[:port]/" */
+	char	   *host_header;	/* Host header value, port only if not default */
+} IaiEndpoint;
+
+/* Credentials for one call, and where they came from. */
+typedef struct IaiCredentials
+{
+	const char *secret_id;
+	const char *secret_key;
+	const char *token;			/* NULL unless temporary credentials */
+	const char *source;			/* for messages: which settings supplied them */
+} IaiCredentials;
+
+extern char *iai_secret_id;
+extern char *iai_secret_key;
+extern char *iai_session_token;
+extern char *iai_region;
+extern char *iai_language;
+extern char *iai_ca_file;
+extern int	iai_timeout_ms;
+extern int	iai_connect_timeout_ms;
+
+extern void iai_define_settings(void);
+extern const IaiEndpoint *iai_endpoint(void);
+
+/* Fill creds from settings, then the environment, then the SDK INI file. */
+extern void iai_resolve_credentials(IaiCredentials *creds);
+
+#endif							/* IAI_SETTINGS_H */
