@@ -1,0 +1,44 @@
+# Minimal TAP helpers for the script tests; source it.
+_tap_n=0
+_tap_failed=0
+_tap_name=$(basename "$0" .sh)
+
+_tap_report() {
+	_tap_n=$((_tap_n + 1))
+	if [ "$1" = ok ]; then
+		printf 'ok %d - %s: %s\n' "$_tap_n" "$_tap_name" "$2"
+	else
+		printf 'not ok %d - %s: %s\n' "$_tap_n" "$_tap_name" "$2"
+		printf '#   %s\n' "$3"
+		_tap_failed=$((_tap_failed + 1))
+	fi
+}
+
+is() { [ "$1" = "$2" ] && _tap_report ok "$3" || _tap_report fail "$3" "got '$1', want '$2'"; }
+like() { printf '%s' "$1" | grep -Eq -- "$2" && _tap_report ok "$3" || _tap_report fail "$3" "'$1' does not match /$2/"; }
+unlike() { printf '%s' "$1" | grep -Eq -- "$2" && _tap_report fail "$3" "'$1' matches /$2/" || _tap_report ok "$3"; }
+ok() { if eval "$1"; then _tap_report ok "$2"; else _tap_report fail "$2" "$1 is false"; fi; }
+
+done_testing() {
+	printf '1..%d\n' "$_tap_n"
+	[ "$_tap_failed" -eq 0 ] || { echo "# $_tap_failed of $_tap_n failed"; exit 1; }
+}
+
+mock_url=$(psql -X -At -c "SHOW iai_test.mock_url")
+
+# A mock control request; prints the answer (JSON), or just the count.
+mock_ctl() {
+	local out
+	out=$(curl -sS --max-time 30 "$mock_url/_mock/$1")
+	if [ "$1" = count ]; then
+		printf '%s' "$out" | "${PYTHON:-python3}" -c 'import json,sys; print(json.load(sys.stdin)["count"])'
+	else
+		printf '%s' "$out"
+	fi
+}
+
+# The last request the mock received, as one line of JSON.
+last_request() {
+	curl -sS --max-time 30 "$mock_url/_mock/log" |
+		"${PYTHON:-python3}" -c 'import json,sys; r=json.load(sys.stdin)["requests"]; print(json.dumps(r[-1]) if r else "{}")'
+}
