@@ -19,6 +19,9 @@
 #include <time.h>
 
 #include "common/jsonapi.h"
+#if PG_VERSION_NUM >= 150000
+#include "common/pg_prng.h"
+#endif
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -29,6 +32,7 @@
 #include "http.h"
 #include "settings.h"
 #include "tc3.h"
+#include "throttle.h"
 
 #define CONTENT_TYPE "application/json; charset=utf-8"
 #define MAX_RESPONSE_BYTES (1024 * 1024)
@@ -161,6 +165,29 @@ iai_person_group_params(const char *person, const char *group)
 	return JsonbValueToJsonb(res);
 }
 
+/* ---- one attempt and its outcome ---- */
+
+typedef enum AttemptOutcome
+{
+	ATTEMPT_SUCCEEDED,			/* a Response without Error */
+	ATTEMPT_ACCEPTED,			/* an "already gone" error taken as success */
+	ATTEMPT_API_ERROR,			/* a Response with Error */
+	ATTEMPT_TRANSPORT,			/* no complete answer */
+	ATTEMPT_HTTP_STATUS,		/* an answer other than HTTP 200 */
+	ATTEMPT_BAD_ANSWER			/* HTTP 200, but not a usable Response */
+} AttemptOutcome;
+
+typedef struct Attempt
+{
+	AttemptOutcome outcome;
+	HttpResponse http;
+	JsonbValue	response;		/* the Response object, when there is one */
+	const char *request_id;
+	const char *code;			/* API error code */
+	const char *message;		/* API error message */
+	const char *problem;		/* what is wrong with a bad answer */
+} Attempt;
+
 /* ---- errors after sending ---- */
 
 static int
@@ -180,27 +207,18 @@ ctx_detail(const CallContext *ctx, const char *request_id)
 	return errdetail_internal("%s", buf.data);
 }
 
-static void
-raise_api_error(const CallContext *ctx, const char *code, const char *message,
-				const char *request_id)
-pg_attribute_noreturn();
-
-static void
-raise_api_error(const CallContext *ctx, const char *code, const char *message,
-				const char *request_id)
+/* Printable-ASCII excerpt of a body, for messages about unusable answers. */
+static char *
+excerpt(const char *body, size_t len)
 {
-	IaiErrorClass ec = iai_classify_error(code);
+	size_t		n = Min(len, 120);
+	char	   *s = palloc(n + 4);
 
-	ereport(ERROR,
-			(errcode(ec.sqlstate),
-			 errmsg_internal("%s: %s", code, message),
-			 ctx_detail(ctx, request_id),
-			 ec.hint ? errhint("%s", ec.hint) : 0));
+	for (size_t i = 0; i < n; i++)
+		s[i] = (body[i] >= 0x20 && body[i] < 0x7f) ? body[i] : '?';
+	strcpy(s + n, len > n ? "..." : "");
+	return s;
 }
-
-static void
-raise_transport_error(const CallContext *ctx, const HttpResponse *resp)
-pg_attribute_noreturn();
 
 static void
 raise_transport_error(const CallContext *ctx, const HttpResponse *resp)
@@ -229,7 +247,7 @@ raise_transport_error(const CallContext *ctx, const HttpResponse *resp)
 		case HTTP_TIMED_OUT:
 			sqlstate = ERRCODE_CONNECTION_FAILURE;
 			what = "request to the IAI endpoint timed out";
-			hint = "Raise iai.timeout_ms or iai.connect_timeout_ms if the network is slow.";
+			hint = "Raise iai.timeout_ms, iai.connect_timeout_ms or iai.total_timeout_ms if the network is slow.";
 			break;
 		case HTTP_CONNECTION_LOST:
 			sqlstate = ERRCODE_CONNECTION_FAILURE;
@@ -251,31 +269,50 @@ raise_transport_error(const CallContext *ctx, const HttpResponse *resp)
 			 hint ? errhint("%s", hint) : 0));
 }
 
-/* Printable-ASCII excerpt of a body, for messages about unusable answers. */
-static char *
-excerpt(const char *body, size_t len)
-{
-	size_t		n = Min(len, 120);
-	char	   *s = palloc(n + 4);
-
-	for (size_t i = 0; i < n; i++)
-		s[i] = (body[i] >= 0x20 && body[i] < 0x7f) ? body[i] : '?';
-	strcpy(s + n, len > n ? "..." : "");
-	return s;
-}
-
+/* Raise the error an unsuccessful attempt stands for. */
 static void
-raise_bad_answer(const CallContext *ctx, const char *what, const char *body, size_t len)
+raise_attempt(const CallContext *ctx, const Attempt *a)
 pg_attribute_noreturn();
 
 static void
-raise_bad_answer(const CallContext *ctx, const char *what, const char *body, size_t len)
+raise_attempt(const CallContext *ctx, const Attempt *a)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_PROTOCOL_VIOLATION),
-			 errmsg("the IAI endpoint's answer is unusable: %s", what),
-			 ctx_detail(ctx, NULL),
-			 len > 0 ? errhint("The answer began: %s", excerpt(body, len)) : 0));
+	switch (a->outcome)
+	{
+		case ATTEMPT_API_ERROR:
+			{
+				IaiErrorClass ec = iai_classify_error(a->code);
+
+				ereport(ERROR,
+						(errcode(ec.sqlstate),
+						 errmsg_internal("%s: %s", a->code, a->message),
+						 ctx_detail(ctx, a->request_id),
+						 ec.hint ? errhint("%s", ec.hint) : 0));
+			}
+			break;
+		case ATTEMPT_TRANSPORT:
+			raise_transport_error(ctx, &a->http);
+			break;
+		case ATTEMPT_HTTP_STATUS:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("the IAI endpoint answered HTTP %ld instead of 200", a->http.status),
+					 ctx_detail(ctx, NULL),
+					 a->http.body_len > 0 ? errhint("The answer began: %s",
+													excerpt(a->http.body, a->http.body_len)) : 0));
+			break;
+		case ATTEMPT_BAD_ANSWER:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("the IAI endpoint's answer is unusable: %s", a->problem),
+					 ctx_detail(ctx, NULL),
+					 a->http.body_len > 0 ? errhint("The answer began: %s",
+													excerpt(a->http.body, a->http.body_len)) : 0));
+			break;
+		default:
+			break;
+	}
+	elog(ERROR, "unexpected attempt outcome %d", (int) a->outcome);
 }
 
 /* ---- the answer ---- */
@@ -317,53 +354,67 @@ get_object(JsonbContainer *c, const char *key, JsonbValue *out)
 		out->type == jbvBinary && JsonContainerIsObject(out->val.binary.data);
 }
 
-/*
- * Read an HTTP 200 answer.  Returns the Response object (in the current
- * memory context) or raises: the API's error, or an unusable answer.
- * With missing_ok an "already gone" error is accepted and NULL returned.
- */
-static Jsonb *
-interpret_answer(const CallContext *ctx, char *body, size_t len, int flags,
-				 IaiResult *result)
+/* Sort out what an attempt's answer says; fills outcome and the fields. */
+static void
+read_answer(Attempt *a)
 {
-	char	   *text;
+	char	   *body = a->http.body;
+	size_t		len = a->http.body_len;
 	Jsonb	   *doc;
-	JsonbValue	response,
-				error;
-	const char *request_id;
+	JsonbValue	error;
 
+	if (a->http.outcome != HTTP_DONE)
+	{
+		a->outcome = ATTEMPT_TRANSPORT;
+		return;
+	}
+	if (a->http.status != 200)
+	{
+		a->outcome = ATTEMPT_HTTP_STATUS;
+		return;
+	}
+
+	a->outcome = ATTEMPT_BAD_ANSWER;
 	if (len == 0)
-		raise_bad_answer(ctx, "the body is empty", body, len);
+	{
+		a->problem = "the body is empty";
+		return;
+	}
 	if (memchr(body, '\0', len) != NULL ||
 		!pg_verify_mbstr(PG_UTF8, body, (int) len, true) ||
 		!json_is_valid(body, len))
-		raise_bad_answer(ctx, "it is not JSON", body, len);
-
-	text = pg_any_to_server(body, (int) len, PG_UTF8);
-	doc = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
-	if (!JB_ROOT_IS_OBJECT(doc) || !get_object(&doc->root, "Response", &response))
-		raise_bad_answer(ctx, "it has no Response object", body, len);
-
-	request_id = get_string(response.val.binary.data, "RequestId");
-	if (request_id == NULL || request_id[0] == '\0')
-		raise_bad_answer(ctx, "it has no RequestId", body, len);
-	result->request_id = pstrdup(request_id);
-
-	if (get_object(response.val.binary.data, "Error", &error))
 	{
-		const char *code = get_string(error.val.binary.data, "Code");
-		const char *message = get_string(error.val.binary.data, "Message");
-
-		if (code == NULL || code[0] == '\0')
-			raise_bad_answer(ctx, "its Error has no Code", body, len);
-		if ((flags & IAI_MISSING_OK) && iai_classify_error(code).not_found)
-		{
-			result->accepted_code = pstrdup(code);
-			return NULL;
-		}
-		raise_api_error(ctx, code, message ? message : "", request_id);
+		a->problem = "it is not JSON";
+		return;
 	}
-	return JsonbValueToJsonb(&response);
+	doc = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+											 CStringGetDatum(pg_any_to_server(body, (int) len, PG_UTF8))));
+	if (!JB_ROOT_IS_OBJECT(doc) || !get_object(&doc->root, "Response", &a->response))
+	{
+		a->problem = "it has no Response object";
+		return;
+	}
+	a->request_id = get_string(a->response.val.binary.data, "RequestId");
+	if (a->request_id == NULL || a->request_id[0] == '\0')
+	{
+		a->problem = "it has no RequestId";
+		return;
+	}
+	if (!get_object(a->response.val.binary.data, "Error", &error))
+	{
+		a->outcome = ATTEMPT_SUCCEEDED;
+		return;
+	}
+	a->code = get_string(error.val.binary.data, "Code");
+	a->message = get_string(error.val.binary.data, "Message");
+	if (a->code == NULL || a->code[0] == '\0')
+	{
+		a->problem = "its Error has no Code";
+		return;
+	}
+	if (a->message == NULL)
+		a->message = "";
+	a->outcome = ATTEMPT_API_ERROR;
 }
 
 /* ---- the request ---- */
@@ -378,10 +429,11 @@ build_body(Jsonb *params, size_t *len)
 	return utf8;
 }
 
-/* One signed POST; fills resp. */
+/* One signed POST, timestamped now, limited to timeout_ms; fills resp. */
 static void
 send_signed(const CallContext *ctx, const IaiCredentials *creds,
-			const char *body, size_t body_len, HttpResponse *resp)
+			const char *body, size_t body_len, long timeout_ms,
+			HttpResponse *resp)
 {
 	const IaiEndpoint *ep = iai_endpoint();
 	Tc3Request	req = {0};
@@ -427,13 +479,76 @@ send_signed(const CallContext *ctx, const IaiCredentials *creds,
 	hreq.nheaders = n;
 	hreq.body = body;
 	hreq.body_len = body_len;
-	hreq.timeout_ms = iai_timeout_ms;
-	hreq.connect_timeout_ms = iai_connect_timeout_ms;
+	hreq.timeout_ms = Min(iai_timeout_ms, timeout_ms);
+	hreq.connect_timeout_ms = Min(iai_connect_timeout_ms, timeout_ms);
 	hreq.ca_file = iai_ca_file;
 	hreq.max_response = MAX_RESPONSE_BYTES;
 
 	http_post(&hreq, resp);
 	explicit_bzero(auth, sizeof(auth));
+}
+
+/* ---- retries ---- */
+
+/* Whether another attempt may succeed where this one failed. */
+static bool
+worth_retrying(const Attempt *a)
+{
+	switch (a->outcome)
+	{
+		case ATTEMPT_TRANSPORT:
+			/* a certificate or size problem will be the same next time */
+			return a->http.outcome != HTTP_TLS_FAILED &&
+				a->http.outcome != HTTP_TOO_LARGE;
+		case ATTEMPT_HTTP_STATUS:
+			return true;
+		case ATTEMPT_API_ERROR:
+			return iai_classify_error(a->code).retryable;
+		default:
+			return false;
+	}
+}
+
+/* Whether the request may have taken effect although this attempt failed. */
+static bool
+maybe_took_effect(const Attempt *a)
+{
+	switch (a->outcome)
+	{
+		case ATTEMPT_TRANSPORT:
+			return a->http.maybe_delivered &&
+				(a->http.outcome == HTTP_TIMED_OUT ||
+				 a->http.outcome == HTTP_CONNECTION_LOST ||
+				 a->http.outcome == HTTP_FAILED);
+		case ATTEMPT_HTTP_STATUS:
+			return true;		/* a gateway may have passed it on */
+		case ATTEMPT_API_ERROR:
+			return iai_classify_error(a->code).ambiguous;
+		default:
+			return false;
+	}
+}
+
+/*
+ * Backoff before retry number n (1-based): 200 ms doubling, at most 5 s, at
+ * least 2 s when throttled, then "equal jitter" (a random point in the upper
+ * half) so that backends do not retry in step.
+ */
+static int64
+backoff_ns(int n, const Attempt *a)
+{
+	double		ms = Min(200.0 * (1 << Min(n - 1, 5)), 5000.0);
+	double		r;
+
+	if (a->outcome == ATTEMPT_API_ERROR &&
+		strncmp(a->code, "RequestLimitExceeded", 20) == 0)
+		ms = Max(ms, 2000.0);
+#if PG_VERSION_NUM >= 150000
+	r = pg_prng_double(&pg_global_prng_state);
+#else
+	r = (double) random() / ((double) MAX_RANDOM_VALUE + 1);
+#endif
+	return (int64) (ms * (0.5 + 0.5 * r) * 1000000.0);
 }
 
 void
@@ -443,11 +558,12 @@ iai_api_call(const char *action, Jsonb *params, int flags, IaiResult *result)
 	MemoryContext oldcxt;
 	CallContext ctx = {0};
 	IaiCredentials creds;
-	HttpResponse resp;
+	Attempt		a;
 	char	   *body;
 	size_t		body_len;
-	Jsonb	   *response;
 	bool		delete_action;
+	bool		ambiguous = false;
+	int64		deadline;
 
 	memset(result, 0, sizeof(*result));
 	check_action(action);
@@ -467,33 +583,54 @@ iai_api_call(const char *action, Jsonb *params, int flags, IaiResult *result)
 
 	body = build_body(params, &body_len);
 	iai_resolve_credentials(&creds);
+	deadline = iai_now_ns() + (int64) iai_total_timeout_ms * 1000000;
 
-	ctx.attempts = 1;
-	send_signed(&ctx, &creds, body, body_len, &resp);
-	if (resp.outcome != HTTP_DONE)
-		raise_transport_error(&ctx, &resp);
-	if (resp.status != 200)
+	for (;;)
 	{
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("the IAI endpoint answered HTTP %ld instead of 200", resp.status),
-				 ctx_detail(&ctx, NULL),
-				 resp.body_len > 0 ? errhint("The answer began: %s",
-											 excerpt(resp.body, resp.body_len)) : 0));
-	}
+		int64		left;
 
-	response = interpret_answer(&ctx, resp.body, resp.body_len, flags, result);
+		ctx.attempts++;
+		iai_throttle(deadline);
+		left = deadline - iai_now_ns();
+		memset(&a, 0, sizeof(a));
+		/* signed afresh each time: a retry carries a new timestamp */
+		send_signed(&ctx, &creds, body, body_len,
+					(long) Max(left / 1000000, 1), &a.http);
+		read_answer(&a);
+
+		if (a.outcome == ATTEMPT_API_ERROR && iai_classify_error(a.code).not_found &&
+			((flags & IAI_MISSING_OK) ||
+			 (delete_action && (ambiguous || a.http.sends > 1))))
+		{
+			/*
+			 * Already gone: wanted, or the effect of an earlier attempt (or
+			 * of a send libcurl repeated on a fresh connection).
+			 */
+			a.outcome = ATTEMPT_ACCEPTED;
+		}
+		if (a.outcome == ATTEMPT_SUCCEEDED || a.outcome == ATTEMPT_ACCEPTED)
+			break;
+
+		ambiguous |= maybe_took_effect(&a);
+		if (!worth_retrying(&a) || ctx.attempts > iai_max_retries)
+			raise_attempt(&ctx, &a);
+		else
+		{
+			int64		wake = iai_now_ns() + backoff_ns(ctx.attempts, &a);
+
+			if (wake >= deadline)
+				raise_attempt(&ctx, &a);
+			iai_wait_until(wake);
+		}
+	}
 
 	/* hand the results to the caller's context, then drop the rest */
 	MemoryContextSwitchTo(oldcxt);
 	result->attempts = ctx.attempts;
-	if (response != NULL)
-	{
-		result->response = palloc(VARSIZE(response));
-		memcpy(result->response, response, VARSIZE(response));
-	}
-	result->request_id = pstrdup(result->request_id);
-	if (result->accepted_code != NULL)
-		result->accepted_code = pstrdup(result->accepted_code);
+	result->request_id = pstrdup(a.request_id);
+	if (a.outcome == ATTEMPT_ACCEPTED)
+		result->accepted_code = pstrdup(a.code);
+	else
+		result->response = JsonbValueToJsonb(&a.response);
 	MemoryContextDelete(callcxt);
 }

@@ -15,6 +15,7 @@ typedef struct IaiErrorClass
 	const char *hint;			/* NULL when no remedy is known */
 	bool		retryable;		/* transient: another attempt may succeed */
 	bool		not_found;		/* "already gone": the person/map is absent */
+	bool		ambiguous;		/* the request may still have taken effect */
 } IaiErrorClass;
 
 extern IaiErrorClass iai_classify_error(const char *code);

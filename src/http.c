@@ -17,6 +17,11 @@
  * call.  libcurl never raises signals (CURLOPT_NOSIGNAL) and its callbacks
  * never ereport: errors are collected and reported after curl returns.
  *
+ * When a reused connection turns out to be dead, libcurl resends the request
+ * once on a fresh one by itself.  That is what we want, but the first send
+ * may have been processed, so the number of sends is counted (the
+ * pre-request callback runs once per send) and reported to the caller.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -48,6 +53,17 @@ static struct
 	size_t		limit;
 	bool		too_large;
 } rbuf;
+
+/* Sends of the current transfer. */
+static int	sends;
+
+static int pg_attribute_unused()
+count_send(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+		   int conn_primary_port, int conn_local_port)
+{
+	sends++;
+	return CURL_PREREQFUNC_OK;
+}
 
 static size_t
 write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -169,6 +185,9 @@ set_options(const HttpRequest *req, struct curl_slist *headers, char *errbuf)
 		curl_easy_setopt(easy, CURLOPT_CAINFO, req->ca_file);
 	curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) req->max_response);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_body);
+#if LIBCURL_VERSION_NUM >= 0x075000
+	curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, count_send);
+#endif
 }
 
 /* Drive the transfer to its end, waiting interruptibly. */
@@ -263,6 +282,7 @@ http_post(const HttpRequest *req, HttpResponse *resp)
 	rbuf.len = 0;
 	rbuf.limit = req->max_response;
 	rbuf.too_large = false;
+	sends = 0;
 
 	set_options(req, (struct curl_slist *) headers, errbuf);
 	INSTR_TIME_SET_CURRENT(start);
@@ -289,6 +309,8 @@ http_post(const HttpRequest *req, HttpResponse *resp)
 	if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK)
 		sent = 1;
 	resp->maybe_delivered = (sent > 0);
+	/* without the pre-request callback (libcurl < 7.80), assume one send */
+	resp->sends = (sends == 0 && resp->maybe_delivered) ? 1 : sends;
 
 	if (rc == CURLE_WRITE_ERROR && rbuf.too_large)
 		resp->outcome = HTTP_TOO_LARGE;
@@ -309,5 +331,13 @@ http_post(const HttpRequest *req, HttpResponse *resp)
 			memcpy(resp->body, rbuf.data, rbuf.len);
 		resp->body[rbuf.len] = '\0';
 		resp->body_len = rbuf.len;
+	}
+
+	/* do not keep a large buffer for the life of the backend */
+	if (rbuf.cap > 64 * 1024)
+	{
+		free(rbuf.data);
+		rbuf.data = NULL;
+		rbuf.cap = 0;
 	}
 }

@@ -46,6 +46,8 @@ typedef struct HttpResponse
 	char	   *body;			/* palloc'd, NUL-terminated */
 	size_t		body_len;
 	bool		maybe_delivered;	/* the request may have reached the server */
+	int			sends;			/* times libcurl sent it: >1 after a silent
+								 * resend on a fresh connection */
 	long		new_connections;	/* connections opened for this transfer */
 	double		elapsed_ms;
 	char		message[320];	/* libcurl's explanation of a failure */

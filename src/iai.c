@@ -13,11 +13,13 @@
 #include <curl/curl.h>
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
 #include "api.h"
 #include "settings.h"
+#include "shmem.h"
 
 PG_MODULE_MAGIC;
 
@@ -36,6 +38,8 @@ _PG_init(void)
 				(errcode(ERRCODE_SYSTEM_ERROR),
 				 errmsg("could not initialise libcurl")));
 	iai_define_settings();
+	if (process_shared_preload_libraries_in_progress)
+		iai_shmem_install_hooks();
 }
 
 /* iai_call(action text, params jsonb) RETURNS jsonb: the Response object. */

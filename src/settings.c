@@ -40,6 +40,9 @@ char	   *iai_language = NULL;
 char	   *iai_ca_file = NULL;
 int			iai_timeout_ms = 10000;
 int			iai_connect_timeout_ms = 5000;
+int			iai_total_timeout_ms = 30000;
+int			iai_max_retries = 2;
+int			iai_rate_limit = 50;
 
 static char *endpoint_string = NULL;
 static IaiEndpoint *endpoint_parsed = NULL;
@@ -362,6 +365,33 @@ iai_define_settings(void)
 							5000, 1, INT_MAX,
 							PGC_USERSET,
 							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("iai.total_timeout_ms",
+							"Time limit for a whole call: every attempt, retry wait and rate-limit wait.",
+							NULL,
+							&iai_total_timeout_ms,
+							30000, 1, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("iai.max_retries",
+							"Retries of a call after a transient failure.",
+							"Network failures, non-200 answers, throttling and server-side errors are retried with exponential backoff.",
+							&iai_max_retries,
+							2, 0, 10,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("iai.rate_limit",
+							"Requests per second this server sends at most; 0 disables the limit.",
+							"Shared by all backends when iai is in shared_preload_libraries, per backend otherwise.",
+							&iai_rate_limit,
+							50, 0, 100000,
+							PGC_SIGHUP,
+							0,
 							NULL, NULL, NULL);
 
 	DefineCustomStringVariable("iai.ca_file",

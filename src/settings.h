@@ -34,6 +34,9 @@ extern char *iai_language;
 extern char *iai_ca_file;
 extern int	iai_timeout_ms;
 extern int	iai_connect_timeout_ms;
+extern int	iai_total_timeout_ms;
+extern int	iai_max_retries;
+extern int	iai_rate_limit;
 
 extern void iai_define_settings(void);
 extern const IaiEndpoint *iai_endpoint(void);

@@ -1,0 +1,27 @@
+/*-------------------------------------------------------------------------
+ *
+ * shmem.h
+ *		State shared by every backend when iai is in
+ *		shared_preload_libraries.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef IAI_SHMEM_H
+#define IAI_SHMEM_H
+
+#include "storage/spin.h"
+
+typedef struct IaiSharedState
+{
+	/* throttle.c: the next free send slot, CLOCK_MONOTONIC nanoseconds */
+	slock_t		throttle_lock;
+	int64		throttle_next_ns;
+} IaiSharedState;
+
+/* NULL unless the library was preloaded. */
+extern IaiSharedState *iai_shared;
+
+/* Install the hooks; call from _PG_init while preloading. */
+extern void iai_shmem_install_hooks(void);
+
+#endif							/* IAI_SHMEM_H */

@@ -1,0 +1,97 @@
+/*-------------------------------------------------------------------------
+ *
+ * throttle.c
+ *		Client-side rate limiting (iai.rate_limit) and interruptible waits.
+ *
+ * Requests are paced, not burst: each takes the next free slot on a shared
+ * timeline whose slots are 1/rate seconds apart, plus a 2% margin so that
+ * jitter on the way cannot put rate + 1 requests into one second at the
+ * service.  With the library preloaded the timeline is in shared memory and
+ * paces every backend together; otherwise each backend paces itself.
+ *
+ * Waiting uses the process latch, so a cancel, statement_timeout or
+ * terminate interrupts it at once.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/wait_event.h"
+
+#include "settings.h"
+#include "shmem.h"
+#include "throttle.h"
+
+#define NS_PER_SEC INT64CONST(1000000000)
+#define NS_PER_MS INT64CONST(1000000)
+#define PACING_MARGIN 1.02
+
+/* The timeline when not preloaded. */
+static int64 local_next_ns = 0;
+
+int64
+iai_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64) ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+void
+iai_wait_until(int64 target_ns)
+{
+	for (;;)
+	{
+		int64		left;
+
+		CHECK_FOR_INTERRUPTS();
+		left = target_ns - iai_now_ns();
+		if (left <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 (long) ((left + NS_PER_MS - 1) / NS_PER_MS),
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+int64
+iai_throttle(int64 deadline_ns)
+{
+	int64		interval;
+	int64		now;
+	int64		slot;
+	int64	   *next;
+
+	if (iai_rate_limit <= 0)
+		return 0;
+	interval = (int64) (NS_PER_SEC * PACING_MARGIN / iai_rate_limit);
+
+	if (iai_shared != NULL)
+		SpinLockAcquire(&iai_shared->throttle_lock);
+	next = iai_shared ? &iai_shared->throttle_next_ns : &local_next_ns;
+	now = iai_now_ns();
+	slot = Max(now, *next);
+	if (slot <= deadline_ns)
+		*next = slot + interval;
+	if (iai_shared != NULL)
+		SpinLockRelease(&iai_shared->throttle_lock);
+
+	if (slot > deadline_ns)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("no request slot under iai.rate_limit = %d before the call's deadline",
+						iai_rate_limit),
+				 errdetail("The next free slot is %.0f ms away.",
+						   (double) (slot - now) / NS_PER_MS),
+				 errhint("Raise iai.total_timeout_ms, or make fewer calls at once.")));
+	if (slot > now)
+		iai_wait_until(slot);
+	return slot - now;
+}

@@ -1,0 +1,23 @@
+/*-------------------------------------------------------------------------
+ *
+ * throttle.h
+ *		Client-side rate limiting (iai.rate_limit) and interruptible waits.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef IAI_THROTTLE_H
+#define IAI_THROTTLE_H
+
+/* CLOCK_MONOTONIC in nanoseconds: comparable across backends. */
+extern int64 iai_now_ns(void);
+
+/* Sleep until target_ns, waking at once for cancel, timeout or terminate. */
+extern void iai_wait_until(int64 target_ns);
+
+/*
+ * Wait for this request's send slot under iai.rate_limit.  Raises if the
+ * slot lies past deadline_ns.  Returns the nanoseconds waited.
+ */
+extern int64 iai_throttle(int64 deadline_ns);
+
+#endif							/* IAI_THROTTLE_H */
