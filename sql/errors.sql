@@ -2,7 +2,9 @@
 -- API errors become SQL errors: the message starts with the API's code, the
 -- DETAIL names the RequestId, the SQLSTATE follows the documented mapping.
 -- Transport failures have their own messages and SQLSTATE class 08.
+-- Retries are off here, so each failure shows as it happened (see retry.sql).
 --
+SET iai.max_retries = 0;
 \x on
 SELECT mock.reset();
 SELECT mock.ctl('group?id=TencentShenZhenEmployee&persons=1001');

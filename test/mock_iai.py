@@ -909,6 +909,8 @@ class MockHandler(BaseHTTPRequestHandler):
         req = ApiRequest(self.server.listener, self.command, self.path, url.path, url.query,
                          headers, body or b"", body is not None)
         entry = req.log_entry(arrived)
+        # the client's port tells connections apart: keep-alive reuse is visible
+        entry["conn"] = f"{self.server.listener}:{self.client_address[1]}"
         seq, fault, over_rate, clock_skew = mock.admit(entry, now)
         rid = request_id(seq)
         kind = fault.kind if fault else None
