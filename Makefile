@@ -10,13 +10,15 @@ OBJS = \
 	src/tc3.o \
 	src/trigger.o \
 	src/shmem.o \
-	src/throttle.o
+	src/throttle.o \
+	src/queue.o \
+	src/worker.o
 
 EXTENSION = iai
 DATA = sql/iai--1.0.sql
 PGFILEDESC = "iai - Tencent Cloud Face Recognition calls from SQL"
 
-REGRESS = setup call errors input retry trigger privileges tls
+REGRESS = setup call errors input retry trigger async privileges tls
 REGRESS_OPTS = --inputdir=. --load-extension=iai
 
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -19,9 +19,6 @@
 #include <time.h>
 
 #include "common/jsonapi.h"
-#if PG_VERSION_NUM >= 150000
-#include "common/pg_prng.h"
-#endif
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -538,17 +535,11 @@ static int64
 backoff_ns(int n, const Attempt *a)
 {
 	double		ms = Min(200.0 * (1 << Min(n - 1, 5)), 5000.0);
-	double		r;
 
 	if (a->outcome == ATTEMPT_API_ERROR &&
 		strncmp(a->code, "RequestLimitExceeded", 20) == 0)
 		ms = Max(ms, 2000.0);
-#if PG_VERSION_NUM >= 150000
-	r = pg_prng_double(&pg_global_prng_state);
-#else
-	r = (double) random() / ((double) MAX_RANDOM_VALUE + 1);
-#endif
-	return (int64) (ms * (0.5 + 0.5 * r) * 1000000.0);
+	return (int64) (ms * (0.5 + 0.5 * iai_random()) * 1000000.0);
 }
 
 void

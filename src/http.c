@@ -31,6 +31,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "portability/instr_time.h"
+#include "storage/pmsignal.h"
 #include "utils/wait_event.h"
 
 #include "http.h"
@@ -226,6 +227,10 @@ run_transfer(void)
 			}
 
 			CHECK_FOR_INTERRUPTS();
+			if (!PostmasterIsAlive())
+				ereport(FATAL,
+						(errcode(ERRCODE_ADMIN_SHUTDOWN),
+						 errmsg("terminating connection due to unexpected postmaster exit")));
 			pgstat_report_wait_start(PG_WAIT_EXTENSION);
 			mc = curl_multi_poll(multi, NULL, 0, POLL_SLICE_MS, NULL);
 			pgstat_report_wait_end();

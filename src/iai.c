@@ -18,6 +18,7 @@
 #include "utils/jsonb.h"
 
 #include "api.h"
+#include "queue.h"
 #include "settings.h"
 #include "shmem.h"
 
@@ -39,7 +40,10 @@ _PG_init(void)
 				 errmsg("could not initialise libcurl")));
 	iai_define_settings();
 	if (process_shared_preload_libraries_in_progress)
+	{
 		iai_shmem_install_hooks();
+		iai_register_worker();
+	}
 }
 
 /* iai_call(action text, params jsonb) RETURNS jsonb: the Response object. */

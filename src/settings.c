@@ -43,6 +43,10 @@ int			iai_connect_timeout_ms = 5000;
 int			iai_total_timeout_ms = 30000;
 int			iai_max_retries = 2;
 int			iai_rate_limit = 50;
+char	   *iai_database_name = NULL;
+int			iai_queue_max_attempts = 10;
+int			iai_queue_retry_interval_ms = 5000;
+int			iai_queue_retention_s = 86400;
 
 static char *endpoint_string = NULL;
 static IaiEndpoint *endpoint_parsed = NULL;
@@ -392,6 +396,42 @@ iai_define_settings(void)
 							50, 0, 100000,
 							PGC_SIGHUP,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("iai.database_name",
+							   "Database whose iai_queue the background worker delivers.",
+							   NULL,
+							   &iai_database_name,
+							   "postgres",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("iai.queue_max_attempts",
+							"Attempts at a queued call before it is dead-lettered.",
+							NULL,
+							&iai_queue_max_attempts,
+							10, 1, 1000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("iai.queue_retry_interval",
+							"Wait before the first retry of a queued call; it doubles with each attempt, up to 10 minutes.",
+							NULL,
+							&iai_queue_retry_interval_ms,
+							5000, 1, 3600 * 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("iai.queue_retention",
+							"How long delivered rows stay in iai_queue.",
+							NULL,
+							&iai_queue_retention_s,
+							86400, 0, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	DefineCustomStringVariable("iai.ca_file",

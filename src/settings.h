@@ -37,6 +37,10 @@ extern int	iai_connect_timeout_ms;
 extern int	iai_total_timeout_ms;
 extern int	iai_max_retries;
 extern int	iai_rate_limit;
+extern char *iai_database_name;
+extern int	iai_queue_max_attempts;
+extern int	iai_queue_retry_interval_ms;
+extern int	iai_queue_retention_s;
 
 extern void iai_define_settings(void);
 extern const IaiEndpoint *iai_endpoint(void);

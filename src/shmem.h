@@ -9,6 +9,8 @@
 #ifndef IAI_SHMEM_H
 #define IAI_SHMEM_H
 
+#include "datatype/timestamp.h"
+#include "storage/latch.h"
 #include "storage/spin.h"
 
 typedef struct IaiSharedState
@@ -16,6 +18,13 @@ typedef struct IaiSharedState
 	/* throttle.c: the next free send slot, CLOCK_MONOTONIC nanoseconds */
 	slock_t		throttle_lock;
 	int64		throttle_next_ns;
+
+	/* worker.c: the queue worker, to wake it and to report on it */
+	slock_t		worker_lock;
+	int			worker_pid;		/* 0 when not running */
+	Latch	   *worker_latch;
+	TimestampTz worker_started;
+	TimestampTz worker_heartbeat;
 } IaiSharedState;
 
 /* NULL unless the library was preloaded. */

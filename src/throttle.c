@@ -18,6 +18,9 @@
 
 #include <time.h>
 
+#if PG_VERSION_NUM >= 150000
+#include "common/pg_prng.h"
+#endif
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
@@ -41,6 +44,16 @@ iai_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64) ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+double
+iai_random(void)
+{
+#if PG_VERSION_NUM >= 150000
+	return pg_prng_double(&pg_global_prng_state);
+#else
+	return (double) random() / ((double) MAX_RANDOM_VALUE + 1);
+#endif
 }
 
 void

@@ -11,6 +11,9 @@
 /* CLOCK_MONOTONIC in nanoseconds: comparable across backends. */
 extern int64 iai_now_ns(void);
 
+/* A uniformly distributed fraction in [0, 1), for backoff jitter. */
+extern double iai_random(void);
+
 /* Sleep until target_ns, waking at once for cancel, timeout or terminate. */
 extern void iai_wait_until(int64 target_ns);
 

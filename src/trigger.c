@@ -11,7 +11,8 @@
  * Argument 1 names the column holding the PersonId (any type, rendered by
  * its output function).  Argument 2 is the GroupId, or "column=<name>" to
  * read it from the row.  Options: "missing_ok" (the person already being
- * absent from the group is success).  On UPDATE the OLD row is used, so
+ * absent from the group is success) and "async" (queue the call, to be
+ * sent by the background worker after commit, instead of calling now).  On UPDATE the OLD row is used, so
  * WHEN conditions can express transfers between groups and soft deletes.
  * A failed call raises, aborting the statement, so the row stays.
  *
@@ -24,6 +25,7 @@
 #include "utils/rel.h"
 
 #include "api.h"
+#include "queue.h"
 
 PG_FUNCTION_INFO_V1(iai_delete_person_trigger);
 
@@ -35,6 +37,7 @@ typedef struct TriggerOptions
 	const char *group_column;	/* NULL when the group is a literal */
 	const char *group;
 	int			flags;
+	bool		async;
 } TriggerOptions;
 
 static void
@@ -87,11 +90,13 @@ parse_arguments(Trigger *tg)
 	{
 		if (strcmp(tg->tgargs[i], "missing_ok") == 0)
 			o.flags |= IAI_MISSING_OK;
+		else if (strcmp(tg->tgargs[i], "async") == 0)
+			o.async = true;
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown option \"%s\" in trigger \"%s\"", tg->tgargs[i], tg->tgname),
-					 errhint("Valid options are: missing_ok.")));
+					 errhint("Valid options are: missing_ok, async.")));
 	}
 	return o;
 }
@@ -126,6 +131,7 @@ iai_delete_person_trigger(PG_FUNCTION_ARGS)
 	HeapTuple	old_row;
 	char	   *person;
 	const char *group;
+	Jsonb	   *params;
 	IaiResult	result;
 	ErrorContextCallback errcb;
 
@@ -143,8 +149,12 @@ iai_delete_person_trigger(PG_FUNCTION_ARGS)
 	person = column_text(td, old_row, o.person_column, "PersonId");
 	group = o.group_column ? column_text(td, old_row, o.group_column, "GroupId") : o.group;
 
-	iai_api_call(IAI_ACTION_DELETE_PERSON_FROM_GROUP,
-				 iai_person_group_params(person, group), o.flags, &result);
+	params = iai_person_group_params(person, group);
+	if (o.async)
+		(void) iai_enqueue(IAI_ACTION_DELETE_PERSON_FROM_GROUP, params,
+						   (o.flags & IAI_MISSING_OK) != 0);
+	else
+		iai_api_call(IAI_ACTION_DELETE_PERSON_FROM_GROUP, params, o.flags, &result);
 
 	error_context_stack = errcb.previous;
 	return PointerGetDatum(NULL);

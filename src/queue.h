@@ -1,0 +1,22 @@
+/*-------------------------------------------------------------------------
+ *
+ * queue.h
+ *		After-commit mode: the transactional outbox (iai_queue) and the
+ *		background worker that delivers it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef IAI_QUEUE_H
+#define IAI_QUEUE_H
+
+#include "utils/jsonb.h"
+
+/* queue.c: add a call to the outbox of the current transaction. */
+extern int64 iai_enqueue(const char *action, Jsonb *params, bool missing_ok);
+
+/* worker.c */
+extern void iai_register_worker(void);
+extern void iai_worker_wake(void);
+extern int	iai_worker_pid(void);	/* 0 unless the worker is running */
+
+#endif							/* IAI_QUEUE_H */
