@@ -71,13 +71,17 @@ stop_mock() {
 	MOCK_DIR=
 }
 
-# pg_virtualenv options giving a throwaway cluster set up for the mock.
+# pg_virtualenv options giving a throwaway cluster set up for the mock
+# (IAI_PGPORT picks its port; by default the first free one from 5432).
 cluster_options() {
+	[ -n "${IAI_PGPORT:-}" ] && printf '%s\n' -c "-p $IAI_PGPORT"
 	printf '%s\n' -t \
 		-o shared_preload_libraries=iai \
 		-o "iai.endpoint=http://127.0.0.1:$IAI_MOCK_HTTP_PORT" \
 		-o "iai.secret_id=$IAI_MOCK_SECRET_ID" \
 		-o "iai.secret_key=$IAI_MOCK_SECRET_KEY" \
+		-o "iai.database_name=contrib_regression" \
+		-o "iai.queue_retry_interval=200ms" \
 		-o "iai_test.mock_dir=$MOCK_DIR" \
 		-o "iai_test.mock_url=http://127.0.0.1:$IAI_MOCK_HTTP_PORT"
 }

@@ -8,11 +8,11 @@ set -euo pipefail
 cluster_env="$PG_CLUSTER_CONF_ROOT/$PGVERSION/regress/environment"
 home=$(mktemp -d /tmp/iai-home.XXXXXX)
 chown postgres: "$home"
-trap 'rm -rf "$home"; : > "$cluster_env"; pg_ctlcluster "$PGVERSION" regress restart' EXIT
+trap 'rm -rf "$home"; : > "$cluster_env"; restart_cluster' EXIT
 
 restart_with_env() {
 	printf '%s\n' "$@" > "$cluster_env"
-	pg_ctlcluster "$PGVERSION" regress restart
+	restart_cluster
 }
 
 # Calls made with the settings cleared, so other sources are consulted.

@@ -42,3 +42,17 @@ last_request() {
 	curl -sS --max-time 30 "$mock_url/_mock/log" |
 		"${PYTHON:-python3}" -c 'import json,sys; r=json.load(sys.stdin)["requests"]; print(json.dumps(r[-1]) if r else "{}")'
 }
+
+# Restart the throwaway cluster (pg_virtualenv's) and wait until it accepts
+# connections.  Stop and start separately: "restart" skips the stop when
+# the server is not accepting connections at that instant.
+restart_cluster() {
+	pg_ctlcluster "$PGVERSION" regress stop || true
+	pg_ctlcluster "$PGVERSION" regress start
+	for _ in $(seq 1 100); do
+		pg_isready -q && return 0
+		sleep 0.1
+	done
+	echo "# the cluster did not come back" >&2
+	return 1
+}
