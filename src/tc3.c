@@ -9,18 +9,30 @@
  * what is signed.  The HMAC chain's intermediate keys are raw bytes that may
  * contain NULs; they are never handled as C strings, and are wiped after use.
  *
+ * Speed: the digest and MAC implementations are fetched once and their
+ * contexts reused (OpenSSL 3 looks algorithms up on every one-shot call),
+ * and the signing key, which depends only on the secret, the UTC date and
+ * the service, is derived once per day.  This state is per process and not
+ * thread-safe, like the backend that uses it.
+ *
  * No PostgreSQL dependency: see tc3.h.
  *
  *-------------------------------------------------------------------------
  */
 #include "tc3.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+#include <openssl/core_names.h>
+#define TC3_FETCH_ONCE 1
+#endif
 
 #define SHA256_LEN 32
 #define MAX_SECRET_KEY_LEN 1024
@@ -50,6 +62,42 @@ typedef struct SignedHeader
 } SignedHeader;
 
 static const char hexdigits[] = "0123456789abcdef";
+
+/* The signing key of the last request, kept while secret, date and service stay. */
+static struct
+{
+	bool		valid;
+	char		date[TC3_DATE_LEN + 1];
+	char		service[65];
+	unsigned char *secret;		/* malloc'd copy, wiped when replaced */
+	size_t		secret_len;
+	unsigned char key[SHA256_LEN];
+} key_cache;
+
+static const EVP_MD *
+sha256(void)
+{
+#ifdef TC3_FETCH_ONCE
+	static EVP_MD *md = NULL;
+
+	if (md == NULL)
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	return md;
+#else
+	return EVP_sha256();
+#endif
+}
+
+/* A digest context for one use at a time, reset by each EVP_DigestInit_ex. */
+static EVP_MD_CTX *
+digest_ctx(void)
+{
+	static EVP_MD_CTX *ctx = NULL;
+
+	if (ctx == NULL)
+		ctx = EVP_MD_CTX_new();
+	return ctx;
+}
 
 static char
 ascii_lower(char c)
@@ -279,8 +327,12 @@ tc3_sha256_hex(const void *data, size_t len, char out[TC3_HEX_LEN + 1])
 {
 	unsigned char digest[SHA256_LEN];
 	unsigned int dlen = 0;
+	EVP_MD_CTX *ctx = digest_ctx();
 
-	if (EVP_Digest(data, len, digest, &dlen, EVP_sha256(), NULL) != 1 ||
+	if (ctx == NULL || sha256() == NULL ||
+		EVP_DigestInit_ex(ctx, sha256(), NULL) != 1 ||
+		EVP_DigestUpdate(ctx, data, len) != 1 ||
+		EVP_DigestFinal_ex(ctx, digest, &dlen) != 1 ||
 		dlen != SHA256_LEN)
 		return -1;
 	hex_encode(digest, SHA256_LEN, out);
@@ -316,23 +368,23 @@ tc3_canonical_request(const Tc3Request *req, char *buf, size_t bufsize)
 static int
 canonical_request_hash(const Tc3Request *req, char out[TC3_HEX_LEN + 1])
 {
+	static EVP_MD_CTX *ctx = NULL;
 	unsigned char digest[SHA256_LEN];
 	unsigned int dlen = 0;
-	Sink		sink = {NULL, EVP_MD_CTX_new(), 0};
-	int			rc = -1;
+	Sink		sink = {NULL, NULL, 0};
 
-	if (sink.md == NULL)
+	/* its own context: emitting the request hashes the payload meanwhile */
+	if (ctx == NULL && (ctx = EVP_MD_CTX_new()) == NULL)
 		return -1;
-	if (EVP_DigestInit_ex(sink.md, EVP_sha256(), NULL) == 1 &&
-		emit_canonical_request(req, &sink) == 0 &&
-		EVP_DigestFinal_ex(sink.md, digest, &dlen) == 1 &&
-		dlen == SHA256_LEN)
-	{
-		hex_encode(digest, SHA256_LEN, out);
-		rc = 0;
-	}
-	EVP_MD_CTX_free(sink.md);
-	return rc;
+	sink.md = ctx;
+	if (sha256() == NULL ||
+		EVP_DigestInit_ex(ctx, sha256(), NULL) != 1 ||
+		emit_canonical_request(req, &sink) != 0 ||
+		EVP_DigestFinal_ex(ctx, digest, &dlen) != 1 ||
+		dlen != SHA256_LEN)
+		return -1;
+	hex_encode(digest, SHA256_LEN, out);
+	return 0;
 }
 
 static size_t
@@ -366,11 +418,75 @@ static int
 hmac_sha256(const unsigned char *key, size_t keylen,
 			const void *data, size_t datalen, unsigned char out[SHA256_LEN])
 {
+#ifdef TC3_FETCH_ONCE
+	static EVP_MAC_CTX *ctx = NULL;
+	size_t		olen = 0;
+
+	if (ctx == NULL)
+	{
+		EVP_MAC   *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		OSSL_PARAM params[2];
+
+		if (mac == NULL)
+			return -1;
+		ctx = EVP_MAC_CTX_new(mac);
+		EVP_MAC_free(mac);		/* the context keeps its own reference */
+		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0);
+		params[1] = OSSL_PARAM_construct_end();
+		if (ctx == NULL || EVP_MAC_CTX_set_params(ctx, params) != 1)
+		{
+			EVP_MAC_CTX_free(ctx);
+			ctx = NULL;
+			return -1;
+		}
+	}
+	if (EVP_MAC_init(ctx, key, keylen, NULL) != 1 ||
+		EVP_MAC_update(ctx, data, datalen) != 1 ||
+		EVP_MAC_final(ctx, out, &olen, SHA256_LEN) != 1 ||
+		olen != SHA256_LEN)
+		return -1;
+	return 0;
+#else
 	unsigned int olen = 0;
 
 	if (HMAC(EVP_sha256(), key, (int) keylen, data, datalen, out, &olen) == NULL ||
 		olen != SHA256_LEN)
 		return -1;
+	return 0;
+#endif
+}
+
+/* kSigning for this secret, date and service, derived at most once a day. */
+static int
+cached_signing_key(const char *secret_key, size_t secret_key_len,
+				   const char *date, const char *service,
+				   unsigned char out[SHA256_LEN])
+{
+	if (key_cache.valid && key_cache.secret_len == secret_key_len &&
+		CRYPTO_memcmp(key_cache.secret, secret_key, secret_key_len) == 0 &&
+		strcmp(key_cache.date, date) == 0 && strcmp(key_cache.service, service) == 0)
+	{
+		memcpy(out, key_cache.key, SHA256_LEN);
+		return 0;
+	}
+
+	if (tc3_signing_key(secret_key, secret_key_len, date, service, out) != 0)
+		return -1;
+	if (key_cache.secret != NULL)
+	{
+		OPENSSL_cleanse(key_cache.secret, key_cache.secret_len);
+		free(key_cache.secret);
+	}
+	key_cache.valid = false;
+	key_cache.secret = malloc(secret_key_len + 1);
+	if (key_cache.secret == NULL || strlen(service) >= sizeof(key_cache.service))
+		return 0;				/* no cache, still a correct key */
+	memcpy(key_cache.secret, secret_key, secret_key_len);
+	key_cache.secret_len = secret_key_len;
+	strcpy(key_cache.date, date);
+	strcpy(key_cache.service, service);
+	memcpy(key_cache.key, out, SHA256_LEN);
+	key_cache.valid = true;
 	return 0;
 }
 
@@ -420,8 +536,8 @@ tc3_sign(const Tc3Request *req, const char *secret_key, size_t secret_key_len,
 	if (sts_len == 0 || sts_len >= sizeof(sts))
 		return -1;
 
-	if (tc3_signing_key(secret_key, secret_key_len, sig->date, req->service,
-						k_signing) == 0 &&
+	if (cached_signing_key(secret_key, secret_key_len, sig->date, req->service,
+						   k_signing) == 0 &&
 		hmac_sha256(k_signing, SHA256_LEN, sts, sts_len, mac) == 0)
 	{
 		hex_encode(mac, SHA256_LEN, sig->signature);
