@@ -5,6 +5,7 @@ OBJS = \
 	src/iai.o \
 	src/settings.o \
 	src/api.o \
+	src/answer.o \
 	src/errmap.o \
 	src/http.o \
 	src/tc3.o \

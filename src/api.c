@@ -18,12 +18,12 @@
 
 #include <time.h>
 
-#include "common/jsonapi.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
+#include "answer.h"
 #include "api.h"
 #include "errmap.h"
 #include "http.h"
@@ -178,7 +178,6 @@ typedef struct Attempt
 {
 	AttemptOutcome outcome;
 	HttpResponse http;
-	JsonbValue	response;		/* the Response object, when there is one */
 	const char *request_id;
 	const char *code;			/* API error code */
 	const char *message;		/* API error message */
@@ -314,51 +313,11 @@ raise_attempt(const CallContext *ctx, const Attempt *a)
 
 /* ---- the answer ---- */
 
-static bool
-json_is_valid(char *text, size_t len)
-{
-	JsonParseErrorType rc;
-
-#if PG_VERSION_NUM >= 170000
-	JsonLexContext lex;
-
-	makeJsonLexContextCstringLen(&lex, text, len, PG_UTF8, true);
-	rc = pg_parse_json(&lex, &nullSemAction);
-	freeJsonLexContext(&lex);
-#else
-	JsonLexContext *lex = makeJsonLexContextCstringLen(text, (int) len, PG_UTF8, true);
-
-	rc = pg_parse_json(lex, &nullSemAction);
-#endif
-	return rc == JSON_SUCCESS;
-}
-
-static const char *
-get_string(JsonbContainer *c, const char *key)
-{
-	JsonbValue	v;
-
-	if (getKeyJsonValueFromContainer(c, key, strlen(key), &v) == NULL ||
-		v.type != jbvString)
-		return NULL;
-	return pnstrdup(v.val.string.val, v.val.string.len);
-}
-
-static bool
-get_object(JsonbContainer *c, const char *key, JsonbValue *out)
-{
-	return getKeyJsonValueFromContainer(c, key, strlen(key), out) != NULL &&
-		out->type == jbvBinary && JsonContainerIsObject(out->val.binary.data);
-}
-
 /* Sort out what an attempt's answer says; fills outcome and the fields. */
 static void
 read_answer(Attempt *a)
 {
-	char	   *body = a->http.body;
-	size_t		len = a->http.body_len;
-	Jsonb	   *doc;
-	JsonbValue	error;
+	IaiAnswer	ans;
 
 	if (a->http.outcome != HTTP_DONE)
 	{
@@ -370,48 +329,36 @@ read_answer(Attempt *a)
 		a->outcome = ATTEMPT_HTTP_STATUS;
 		return;
 	}
-
-	a->outcome = ATTEMPT_BAD_ANSWER;
-	if (len == 0)
+	a->problem = iai_parse_answer(a->http.body, a->http.body_len, &ans);
+	if (a->problem != NULL)
 	{
-		a->problem = "the body is empty";
+		a->outcome = ATTEMPT_BAD_ANSWER;
 		return;
 	}
-	if (memchr(body, '\0', len) != NULL ||
-		!pg_verify_mbstr(PG_UTF8, body, (int) len, true) ||
-		!json_is_valid(body, len))
-	{
-		a->problem = "it is not JSON";
-		return;
-	}
-	doc = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-											 CStringGetDatum(pg_any_to_server(body, (int) len, PG_UTF8))));
-	if (!JB_ROOT_IS_OBJECT(doc) || !get_object(&doc->root, "Response", &a->response))
-	{
-		a->problem = "it has no Response object";
-		return;
-	}
-	a->request_id = get_string(a->response.val.binary.data, "RequestId");
-	if (a->request_id == NULL || a->request_id[0] == '\0')
-	{
-		a->problem = "it has no RequestId";
-		return;
-	}
-	if (!get_object(a->response.val.binary.data, "Error", &error))
+	/* the answer is UTF-8; messages and results are in the server's encoding */
+	a->request_id = pg_any_to_server(ans.request_id, strlen(ans.request_id), PG_UTF8);
+	if (!ans.has_error)
 	{
 		a->outcome = ATTEMPT_SUCCEEDED;
 		return;
 	}
-	a->code = get_string(error.val.binary.data, "Code");
-	a->message = get_string(error.val.binary.data, "Message");
-	if (a->code == NULL || a->code[0] == '\0')
-	{
-		a->problem = "its Error has no Code";
-		return;
-	}
-	if (a->message == NULL)
-		a->message = "";
+	a->code = pg_any_to_server(ans.code, strlen(ans.code), PG_UTF8);
+	a->message = ans.message ? pg_any_to_server(ans.message, strlen(ans.message), PG_UTF8) : "";
 	a->outcome = ATTEMPT_API_ERROR;
+}
+
+/* The Response object of a successful answer, as jsonb. */
+static Jsonb *
+response_object(const Attempt *a)
+{
+	char	   *text = pg_any_to_server(a->http.body, (int) a->http.body_len, PG_UTF8);
+	Jsonb	   *doc = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+	JsonbValue	v;
+
+	/* iai_parse_answer() found it to be an object */
+	if (getKeyJsonValueFromContainer(&doc->root, "Response", 8, &v) == NULL)
+		elog(ERROR, "Response object vanished");
+	return JsonbValueToJsonb(&v);
 }
 
 /* ---- the request ---- */
@@ -621,7 +568,7 @@ iai_api_call(const char *action, Jsonb *params, int flags, IaiResult *result)
 	result->request_id = pstrdup(a.request_id);
 	if (a.outcome == ATTEMPT_ACCEPTED)
 		result->accepted_code = pstrdup(a.code);
-	else
-		result->response = JsonbValueToJsonb(&a.response);
+	else if (flags & IAI_WANT_RESPONSE)
+		result->response = response_object(&a);
 	MemoryContextDelete(callcxt);
 }

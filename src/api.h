@@ -18,10 +18,11 @@
 
 /* iai_api_call flags */
 #define IAI_MISSING_OK 0x01		/* the person already being gone is success */
+#define IAI_WANT_RESPONSE 0x02	/* return the Response object as jsonb */
 
 typedef struct IaiResult
 {
-	Jsonb	   *response;		/* the Response object */
+	Jsonb	   *response;		/* the Response object, with IAI_WANT_RESPONSE */
 	char	   *request_id;
 	char	   *accepted_code;	/* error code taken as success (missing_ok) */
 	int			attempts;

@@ -62,7 +62,7 @@ iai_call(PG_FUNCTION_ARGS)
 	else
 		params = PG_GETARG_JSONB_P(1);
 
-	iai_api_call(action, params, 0, &result);
+	iai_api_call(action, params, IAI_WANT_RESPONSE, &result);
 	PG_RETURN_JSONB_P(result.response);
 }
 

@@ -1,0 +1,236 @@
+/*-------------------------------------------------------------------------
+ *
+ * answer.c
+ *		Read an IAI API 3.0 answer with PostgreSQL's JSON parser.
+ *
+ * One streaming pass with semantic actions picks out Response.RequestId
+ * and Response.Error.{Code,Message}; nothing else of the document is kept,
+ * so the common path never builds a jsonb.  Duplicate keys resolve as in
+ * jsonb (the last one wins).  The same parser validates the whole text:
+ * anything that is not JSON, or not UTF-8, or holds \u0000, is refused.
+ *
+ * Compiles as backend code and, with FRONTEND defined, against
+ * libpgcommon for the fuzz target.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifdef FRONTEND
+#include "postgres_fe.h"
+#else
+#include "postgres.h"
+#endif
+
+#include <limits.h>
+
+#include "common/jsonapi.h"
+#include "mb/pg_wchar.h"
+
+#include "answer.h"
+
+/* Semantic actions return a status from PostgreSQL 16 on. */
+#if PG_VERSION_NUM >= 160000
+#define SEM_ACTION JsonParseErrorType
+#define SEM_DONE return JSON_SUCCESS
+#else
+#define SEM_ACTION void
+#define SEM_DONE return
+#endif
+
+#define MAX_TRACKED_DEPTH 3
+
+/* Where the parser is: the key at each object level (NULL inside arrays). */
+typedef struct ParseState
+{
+	int			depth;
+	const char *key[MAX_TRACKED_DEPTH + 1];	/* key[1] is a top-level key */
+	bool		top_is_object;
+	bool		has_response;
+	IaiAnswer  *answer;
+} ParseState;
+
+static bool
+at(ParseState *s, int depth, const char *k1, const char *k2, const char *k3)
+{
+	if (s->depth != depth)
+		return false;
+	return (k1 == NULL || (s->key[1] && strcmp(s->key[1], k1) == 0)) &&
+		(k2 == NULL || (s->key[2] && strcmp(s->key[2], k2) == 0)) &&
+		(k3 == NULL || (s->key[3] && strcmp(s->key[3], k3) == 0));
+}
+
+static void
+replace(char **slot, char *value)
+{
+	if (*slot)
+		pfree(*slot);
+	*slot = value;
+}
+
+/* A value starts at the current position: forget what it replaces. */
+static void
+value_starts(ParseState *s)
+{
+	IaiAnswer  *a = s->answer;
+
+	if (at(s, 1, "Response", NULL, NULL))
+	{
+		s->has_response = false;
+		replace(&a->request_id, NULL);
+		a->has_error = false;
+		replace(&a->code, NULL);
+		replace(&a->message, NULL);
+	}
+	else if (at(s, 2, "Response", "RequestId", NULL))
+		replace(&a->request_id, NULL);
+	else if (at(s, 2, "Response", "Error", NULL))
+	{
+		a->has_error = false;
+		replace(&a->code, NULL);
+		replace(&a->message, NULL);
+	}
+	else if (at(s, 3, "Response", "Error", "Code"))
+		replace(&a->code, NULL);
+	else if (at(s, 3, "Response", "Error", "Message"))
+		replace(&a->message, NULL);
+}
+
+static void
+forget_key(ParseState *s, int depth)
+{
+	if (depth <= MAX_TRACKED_DEPTH && s->key[depth])
+	{
+		pfree((char *) s->key[depth]);
+		s->key[depth] = NULL;
+	}
+}
+
+static SEM_ACTION
+object_start(void *state)
+{
+	ParseState *s = state;
+
+	if (s->depth == 0)
+		s->top_is_object = true;
+	value_starts(s);
+	if (at(s, 1, "Response", NULL, NULL))
+		s->has_response = true;
+	else if (at(s, 2, "Response", "Error", NULL))
+		s->answer->has_error = true;
+	s->depth++;
+	forget_key(s, s->depth);
+	SEM_DONE;
+}
+
+static SEM_ACTION
+container_end(void *state)
+{
+	ParseState *s = state;
+
+	forget_key(s, s->depth);
+	s->depth--;
+	SEM_DONE;
+}
+
+static SEM_ACTION
+array_start(void *state)
+{
+	ParseState *s = state;
+
+	value_starts(s);
+	s->depth++;
+	forget_key(s, s->depth);
+	SEM_DONE;
+}
+
+static SEM_ACTION
+field_start(void *state, char *fname, bool isnull)
+{
+	ParseState *s = state;
+
+	if (s->depth <= MAX_TRACKED_DEPTH)
+	{
+		forget_key(s, s->depth);
+		s->key[s->depth] = fname;	/* kept until the next key or the end */
+	}
+	else
+		pfree(fname);
+	SEM_DONE;
+}
+
+static SEM_ACTION
+scalar(void *state, char *token, JsonTokenType type)
+{
+	ParseState *s = state;
+	IaiAnswer  *a = s->answer;
+	char	  **slot = NULL;
+
+	value_starts(s);
+	if (type == JSON_TOKEN_STRING)
+	{
+		if (at(s, 2, "Response", "RequestId", NULL))
+			slot = &a->request_id;
+		else if (at(s, 3, "Response", "Error", "Code"))
+			slot = &a->code;
+		else if (at(s, 3, "Response", "Error", "Message"))
+			slot = &a->message;
+	}
+	if (slot)
+		replace(slot, token);
+	else if (token)
+		pfree(token);
+	SEM_DONE;
+}
+
+const char *
+iai_parse_answer(const char *body, size_t len, IaiAnswer *answer)
+{
+	ParseState	state;
+	JsonSemAction sem;
+	JsonParseErrorType rc;
+	JsonLexContext *lex;
+
+	memset(answer, 0, sizeof(*answer));
+	if (len == 0)
+		return "the body is empty";
+	if (len > INT_MAX || memchr(body, '\0', len) != NULL ||
+		pg_encoding_verifymbstr(PG_UTF8, body, (int) len) != (int) len)
+		return "it is not JSON";
+
+	memset(&state, 0, sizeof(state));
+	state.answer = answer;
+	memset(&sem, 0, sizeof(sem));
+	sem.semstate = &state;
+	sem.object_start = object_start;
+	sem.object_end = container_end;
+	sem.array_start = array_start;
+	sem.array_end = container_end;
+	sem.object_field_start = field_start;
+	sem.scalar = scalar;
+
+#if PG_VERSION_NUM >= 170000
+	lex = makeJsonLexContextCstringLen(NULL, body, len, PG_UTF8, true);
+	rc = pg_parse_json(lex, &sem);
+	freeJsonLexContext(lex);
+#else
+	lex = makeJsonLexContextCstringLen((char *) body, (int) len, PG_UTF8, true);
+	rc = pg_parse_json(lex, &sem);
+	if (lex->strval)
+	{
+		pfree(lex->strval->data);
+		pfree(lex->strval);
+	}
+	pfree(lex);
+#endif
+	for (int i = 1; i <= MAX_TRACKED_DEPTH; i++)
+		forget_key(&state, i);
+
+	if (rc != JSON_SUCCESS)
+		return "it is not JSON";
+	if (!state.top_is_object || !state.has_response)
+		return "it has no Response object";
+	if (answer->request_id == NULL || answer->request_id[0] == '\0')
+		return "it has no RequestId";
+	if (answer->has_error && (answer->code == NULL || answer->code[0] == '\0'))
+		return "its Error has no Code";
+	return NULL;
+}
