@@ -24,7 +24,7 @@ REGRESS_OPTS = --inputdir=. --load-extension=iai
 
 PG_CPPFLAGS = -I$(srcdir)/src
 SHLIB_LINK = -lcurl -lcrypto
-EXTRA_CLEAN = test/tc3_kat
+EXTRA_CLEAN = test/tc3_kat test/fuzz/answer_fuzz test/fuzz/tc3_fuzz
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -41,3 +41,35 @@ test/tc3_kat: test/tc3_kat.c src/tc3.c src/tc3.h
 .PHONY: kat
 kat: test/tc3_kat
 	$${PYTHON:-python3} test/tc3_kat.py test/tc3_kat test/tc3-vectors.json test/tc3-doc-examples.json
+
+# libFuzzer targets (clang, libclang-rt-dev): the answer parser and error
+# mapper, linked with libpgcommon (the frontend build of the server's JSON
+# parser), and the signer.  "make fuzz" runs each for FUZZ_SECONDS from the
+# corpus in test/fuzz/corpus, writing what it discovers to a scratch dir.
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-Wno-ignored-attributes
+FUZZ_SECONDS ?= 30
+PG_PKGLIBDIR := $(shell $(PG_CONFIG) --pkglibdir)
+
+test/fuzz/answer_fuzz: test/fuzz/answer_fuzz.c src/answer.c src/errmap.c src/answer.h src/errmap.h
+	$(FUZZ_CC) $(FUZZ_FLAGS) -DFRONTEND -I$(srcdir)/src -I$(includedir_server) -o $@ \
+		test/fuzz/answer_fuzz.c src/answer.c src/errmap.c \
+		$(PG_PKGLIBDIR)/libpgcommon.a $(PG_PKGLIBDIR)/libpgport.a
+
+test/fuzz/tc3_fuzz: test/fuzz/tc3_fuzz.c src/tc3.c src/tc3.h
+	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(srcdir)/src -o $@ test/fuzz/tc3_fuzz.c src/tc3.c -lcrypto
+
+.PHONY: fuzz
+fuzz: test/fuzz/answer_fuzz test/fuzz/tc3_fuzz
+	@set -e; for t in answer tc3; do \
+		scratch=$$(mktemp -d); \
+		echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
+		if ! ./test/fuzz/$${t}_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$$scratch/ \
+			$$scratch test/fuzz/corpus/$$t > $$scratch/log 2>&1; then \
+			tail -n 40 $$scratch/log; echo "fuzz target $$t failed; see $$scratch"; exit 1; \
+		fi; \
+		grep -E '^#[0-9]+.*DONE|stat::number_of_executed_units' $$scratch/log; \
+		rm -rf $$scratch; \
+	done

@@ -6,12 +6,18 @@
  * API error codes are dotted families ("InvalidParameterValue.PersonIdIllegal").
  * The first rule whose prefix matches wins, so specific codes come before
  * their family.  The SQLSTATE lets PL/pgSQL catch by condition name; the
- * README carries this table.  "Ambiguous" codes are server-side failures
+ * README carries this table.  Needs nothing of the backend, so the fuzz
+ * target links it too.  "Ambiguous" codes are server-side failures
  * after which the request may still have taken effect.
  *
  *-------------------------------------------------------------------------
  */
+#ifdef FRONTEND
+#include "postgres_fe.h"
+#include "utils/elog.h"
+#else
 #include "postgres.h"
+#endif
 
 #include "errmap.h"
 
