@@ -528,12 +528,14 @@ iai_api_call(const char *action, Jsonb *params, int flags, IaiResult *result)
 		int64		left;
 
 		ctx.attempts++;
-		iai_throttle(deadline);
+		iai_throttle(deadline, http_connection_ready(ctx.url, iai_ca_file));
 		left = deadline - iai_now_ns();
 		memset(&a, 0, sizeof(a));
 		/* signed afresh each time: a retry carries a new timestamp */
 		send_signed(&ctx, &creds, body, body_len,
 					(long) Max(left / 1000000, 1), &a.http);
+		if (a.http.new_connections > 0 && a.http.outcome == HTTP_DONE)
+			iai_throttle_note_setup((int64) (a.http.setup_ms * 1000000.0));
 		read_answer(&a);
 
 		if (a.outcome == ATTEMPT_API_ERROR && iai_classify_error(a.code).not_found &&

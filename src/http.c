@@ -26,6 +26,8 @@
  */
 #include "postgres.h"
 
+#include <time.h>
+
 #include <curl/curl.h>
 
 #include "miscadmin.h"
@@ -41,6 +43,7 @@
 
 /* Connections idle longer than this are not reused (servers drop at ~60 s). */
 #define MAX_IDLE_CONNECTION_S 50L
+#define NS_PER_S INT64CONST(1000000000)
 
 static CURL *easy = NULL;
 static CURLM *multi = NULL;
@@ -54,6 +57,11 @@ static struct
 	size_t		limit;
 	bool		too_large;
 } rbuf;
+
+/* Where the last complete answer came from, and when (monotonic ns). */
+static char *ready_url = NULL;
+static char *ready_ca = NULL;
+static int64 ready_since = 0;
 
 /* Sends of the current transfer. */
 static int	sends;
@@ -92,6 +100,41 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	memcpy(rbuf.data + rbuf.len, ptr, n);
 	rbuf.len += n;
 	return n;
+}
+
+static int64
+monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64) ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+static bool
+same_text(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* Remember (or forget) that a connection to url is open and idle. */
+static void
+note_ready(const HttpRequest *req, bool ready)
+{
+	free(ready_url);
+	free(ready_ca);
+	ready_url = ready ? strdup(req->url) : NULL;
+	ready_ca = (ready && req->ca_file) ? strdup(req->ca_file) : NULL;
+	ready_since = monotonic_ns();
+}
+
+bool
+http_connection_ready(const char *url, const char *ca_file)
+{
+	/* a little short of libcurl's own limit, so both agree */
+	return ready_url != NULL && same_text(ready_url, url) &&
+		same_text(ready_ca, ca_file) &&
+		monotonic_ns() - ready_since < (MAX_IDLE_CONNECTION_S - 5) * NS_PER_S;
 }
 
 static void
@@ -289,6 +332,8 @@ http_post(const HttpRequest *req, HttpResponse *resp)
 	rbuf.too_large = false;
 	sends = 0;
 
+	/* until it completes, this transfer owns whatever connection there is */
+	note_ready(req, false);
 	set_options(req, (struct curl_slist *) headers, errbuf);
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
@@ -309,6 +354,12 @@ http_post(const HttpRequest *req, HttpResponse *resp)
 
 	curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
 	resp->new_connections = connects;
+	{
+		curl_off_t	pretransfer_us = 0;
+
+		curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
+		resp->setup_ms = pretransfer_us / 1000.0;
+	}
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp->status);
 	/* bytes of request written; zero means the server cannot have acted */
 	if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK)
@@ -331,6 +382,7 @@ http_post(const HttpRequest *req, HttpResponse *resp)
 
 	if (resp->outcome == HTTP_DONE)
 	{
+		note_ready(req, true);
 		resp->body = palloc(rbuf.len + 1);
 		if (rbuf.len > 0)
 			memcpy(resp->body, rbuf.data, rbuf.len);

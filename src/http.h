@@ -49,10 +49,18 @@ typedef struct HttpResponse
 	int			sends;			/* times libcurl sent it: >1 after a silent
 								 * resend on a fresh connection */
 	long		new_connections;	/* connections opened for this transfer */
+	double		setup_ms;		/* from the start until the request went out */
 	double		elapsed_ms;
 	char		message[320];	/* libcurl's explanation of a failure */
 } HttpResponse;
 
 extern void http_post(const HttpRequest *req, HttpResponse *resp);
+
+/*
+ * Whether a request to url, verified with ca_file, will most likely go out
+ * at once on a connection already open (rather than after a TCP and TLS
+ * handshake).
+ */
+extern bool http_connection_ready(const char *url, const char *ca_file);
 
 #endif							/* IAI_HTTP_H */

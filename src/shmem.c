@@ -48,6 +48,7 @@ iai_shmem_startup(void)
 	{
 		memset(iai_shared, 0, sizeof(IaiSharedState));
 		SpinLockInit(&iai_shared->throttle_lock);
+		iai_shared->throttle_setup_ns = 100 * INT64CONST(1000000);
 		SpinLockInit(&iai_shared->worker_lock);
 	}
 	LWLockRelease(AddinShmemInitLock);

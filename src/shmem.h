@@ -18,6 +18,7 @@ typedef struct IaiSharedState
 	/* throttle.c: the next free send slot, CLOCK_MONOTONIC nanoseconds */
 	slock_t		throttle_lock;
 	int64		throttle_next_ns;
+	int64		throttle_setup_ns;	/* how long opening a connection takes */
 
 	/* worker.c: the queue worker, to wake it and to report on it */
 	slock_t		worker_lock;

@@ -4,10 +4,13 @@
  *		Client-side rate limiting (iai.rate_limit) and interruptible waits.
  *
  * Requests are paced, not burst: each takes the next free slot on a shared
- * timeline whose slots are 1/rate seconds apart, plus a 2% margin so that
- * jitter on the way cannot put rate + 1 requests into one second at the
- * service.  With the library preloaded the timeline is in shared memory and
- * paces every backend together; otherwise each backend paces itself.
+ * timeline whose slots are 1/rate seconds apart, plus a 2% margin for
+ * jitter, so that no second at the service sees more than rate requests.
+ * A request that must first open a connection (TCP and TLS) goes out that
+ * much after its slot, so it pushes the next slot back by the time a
+ * handshake has been seen to take (learnt, starting from 100 ms).  With the
+ * library preloaded the timeline is in shared memory and paces every
+ * backend together; otherwise each backend paces itself.
  *
  * Waiting uses the process latch, so a cancel, statement_timeout or
  * terminate interrupts it at once.
@@ -33,9 +36,11 @@
 #define NS_PER_SEC INT64CONST(1000000000)
 #define NS_PER_MS INT64CONST(1000000)
 #define PACING_MARGIN 1.02
+#define INITIAL_SETUP_NS (100 * NS_PER_MS)
 
-/* The timeline when not preloaded. */
+/* The timeline and handshake estimate when not preloaded. */
 static int64 local_next_ns = 0;
+static int64 local_setup_ns = INITIAL_SETUP_NS;
 
 int64
 iai_now_ns(void)
@@ -75,12 +80,13 @@ iai_wait_until(int64 target_ns)
 }
 
 int64
-iai_throttle(int64 deadline_ns)
+iai_throttle(int64 deadline_ns, bool connection_ready)
 {
 	int64		interval;
 	int64		now;
 	int64		slot;
 	int64	   *next;
+	int64	   *setup;
 
 	if (iai_rate_limit <= 0)
 		return 0;
@@ -89,10 +95,11 @@ iai_throttle(int64 deadline_ns)
 	if (iai_shared != NULL)
 		SpinLockAcquire(&iai_shared->throttle_lock);
 	next = iai_shared ? &iai_shared->throttle_next_ns : &local_next_ns;
+	setup = iai_shared ? &iai_shared->throttle_setup_ns : &local_setup_ns;
 	now = iai_now_ns();
 	slot = Max(now, *next);
 	if (slot <= deadline_ns)
-		*next = slot + interval;
+		*next = slot + interval + (connection_ready ? 0 : *setup);
 	if (iai_shared != NULL)
 		SpinLockRelease(&iai_shared->throttle_lock);
 
@@ -107,4 +114,18 @@ iai_throttle(int64 deadline_ns)
 	if (slot > now)
 		iai_wait_until(slot);
 	return slot - now;
+}
+
+void
+iai_throttle_note_setup(int64 setup_ns)
+{
+	int64	   *setup;
+
+	if (iai_shared != NULL)
+		SpinLockAcquire(&iai_shared->throttle_lock);
+	setup = iai_shared ? &iai_shared->throttle_setup_ns : &local_setup_ns;
+	/* follow slow handshakes at once, fast ones gradually */
+	*setup = Max(setup_ns, *setup - *setup / 4);
+	if (iai_shared != NULL)
+		SpinLockRelease(&iai_shared->throttle_lock);
 }

@@ -18,9 +18,15 @@ extern double iai_random(void);
 extern void iai_wait_until(int64 target_ns);
 
 /*
- * Wait for this request's send slot under iai.rate_limit.  Raises if the
- * slot lies past deadline_ns.  Returns the nanoseconds waited.
+ * Wait for this request's send slot under iai.rate_limit.  A request that
+ * must first open a connection (connection_ready false) will reach the
+ * service late by about a handshake, so it leaves that much more room to
+ * the next slot.  Raises if the slot lies past deadline_ns.  Returns the
+ * nanoseconds waited.
  */
-extern int64 iai_throttle(int64 deadline_ns);
+extern int64 iai_throttle(int64 deadline_ns, bool connection_ready);
+
+/* Learn how long opening a connection takes, from one that just did. */
+extern void iai_throttle_note_setup(int64 setup_ns);
 
 #endif							/* IAI_THROTTLE_H */
