@@ -13,13 +13,15 @@ OBJS = \
 	src/shmem.o \
 	src/throttle.o \
 	src/queue.o \
-	src/worker.o
+	src/worker.o \
+	src/stats.o \
+	src/redact.o
 
 EXTENSION = iai
-DATA = sql/iai--1.0.sql
+DATA = sql/iai--1.0.sql sql/iai--1.1.sql sql/iai--1.0--1.1.sql
 PGFILEDESC = "iai - Tencent Cloud Face Recognition calls from SQL"
 
-REGRESS = setup call errors input retry trigger async privileges tls
+REGRESS = setup call errors input retry trigger async stats privileges tls security upgrade
 REGRESS_OPTS = --inputdir=. --load-extension=iai
 
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -28,6 +28,7 @@
 #include "errmap.h"
 #include "http.h"
 #include "settings.h"
+#include "stats.h"
 #include "tc3.h"
 #include "throttle.h"
 
@@ -166,6 +167,7 @@ iai_person_group_params(const char *person, const char *group)
 
 typedef enum AttemptOutcome
 {
+	ATTEMPT_NONE,				/* no answer yet */
 	ATTEMPT_SUCCEEDED,			/* a Response without Error */
 	ATTEMPT_ACCEPTED,			/* an "already gone" error taken as success */
 	ATTEMPT_API_ERROR,			/* a Response with Error */
@@ -373,54 +375,78 @@ build_body(Jsonb *params, size_t *len)
 	return utf8;
 }
 
+/* A request signed and ready to send. */
+typedef struct SignedRequest
+{
+	Tc3Request	tc3;
+	Tc3Signature sig;
+	char		auth[1024];
+	const char *headers[MAX_HEADERS];
+	int			nheaders;
+	int			token_header;	/* index of X-TC-Token, or -1 */
+} SignedRequest;
+
+/* Sign body for timestamp and build the headers that carry it. */
+static void
+sign_request(const CallContext *ctx, const IaiCredentials *creds,
+			 const char *body, size_t body_len, int64 timestamp, SignedRequest *sr)
+{
+	const IaiEndpoint *ep = iai_endpoint();
+	Tc3Request *req = &sr->tc3;
+	int			n = 0;
+
+	memset(sr, 0, sizeof(*sr));
+	req->service = IAI_SERVICE;
+	req->host = ep->host_header;
+	req->content_type = CONTENT_TYPE;
+	req->payload = (const unsigned char *) body;
+	req->payload_len = body_len;
+	req->timestamp = timestamp;
+
+	if (tc3_sign(req, creds->secret_key, strlen(creds->secret_key), &sr->sig) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not compute the request signature")));
+	if (tc3_authorization(req, creds->secret_id, &sr->sig, sr->auth,
+						  sizeof(sr->auth)) >= sizeof(sr->auth))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("the SecretId is too long")));
+
+	/* what is signed (Host, Content-Type, body) is exactly what is sent */
+	sr->headers[n++] = psprintf("Host: %s", ep->host_header);
+	sr->headers[n++] = "Content-Type: " CONTENT_TYPE;
+	sr->headers[n++] = psprintf("X-TC-Action: %s", ctx->action);
+	sr->headers[n++] = "X-TC-Version: " IAI_VERSION;
+	sr->headers[n++] = psprintf("X-TC-Timestamp: %lld", (long long) timestamp);
+	sr->headers[n++] = psprintf("Authorization: %s", sr->auth);
+	if (iai_region[0] != '\0')
+		sr->headers[n++] = psprintf("X-TC-Region: %s", iai_region);
+	sr->token_header = -1;
+	if (creds->token != NULL)
+	{
+		sr->token_header = n;
+		sr->headers[n++] = psprintf("X-TC-Token: %s", creds->token);
+	}
+	if (iai_language[0] != '\0')
+		sr->headers[n++] = psprintf("X-TC-Language: %s", iai_language);
+	sr->headers[n++] = "Expect:";	/* no 100-continue round trip */
+	sr->nheaders = n;
+}
+
 /* One signed POST, timestamped now, limited to timeout_ms; fills resp. */
 static void
 send_signed(const CallContext *ctx, const IaiCredentials *creds,
 			const char *body, size_t body_len, long timeout_ms,
 			HttpResponse *resp)
 {
-	const IaiEndpoint *ep = iai_endpoint();
-	Tc3Request	req = {0};
-	Tc3Signature sig;
-	char		auth[1024];
-	const char *headers[MAX_HEADERS];
-	int			n = 0;
+	SignedRequest sr;
 	HttpRequest hreq = {0};
 
-	req.service = IAI_SERVICE;
-	req.host = ep->host_header;
-	req.content_type = CONTENT_TYPE;
-	req.payload = (const unsigned char *) body;
-	req.payload_len = body_len;
-	req.timestamp = (int64_t) time(NULL);
-
-	if (tc3_sign(&req, creds->secret_key, strlen(creds->secret_key), &sig) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("could not compute the request signature")));
-	if (tc3_authorization(&req, creds->secret_id, &sig, auth, sizeof(auth)) >= sizeof(auth))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("the SecretId is too long")));
-
-	/* what is signed (Host, Content-Type, body) is exactly what is sent */
-	headers[n++] = psprintf("Host: %s", ep->host_header);
-	headers[n++] = "Content-Type: " CONTENT_TYPE;
-	headers[n++] = psprintf("X-TC-Action: %s", ctx->action);
-	headers[n++] = "X-TC-Version: " IAI_VERSION;
-	headers[n++] = psprintf("X-TC-Timestamp: %lld", (long long) req.timestamp);
-	headers[n++] = psprintf("Authorization: %s", auth);
-	if (iai_region[0] != '\0')
-		headers[n++] = psprintf("X-TC-Region: %s", iai_region);
-	if (creds->token != NULL)
-		headers[n++] = psprintf("X-TC-Token: %s", creds->token);
-	if (iai_language[0] != '\0')
-		headers[n++] = psprintf("X-TC-Language: %s", iai_language);
-	headers[n++] = "Expect:";	/* no 100-continue round trip */
-
-	hreq.url = ep->url;
-	hreq.headers = headers;
-	hreq.nheaders = n;
+	sign_request(ctx, creds, body, body_len, (int64) time(NULL), &sr);
+	hreq.url = ctx->url;
+	hreq.headers = sr.headers;
+	hreq.nheaders = sr.nheaders;
 	hreq.body = body;
 	hreq.body_len = body_len;
 	hreq.timeout_ms = Min(iai_timeout_ms, timeout_ms);
@@ -429,7 +455,7 @@ send_signed(const CallContext *ctx, const IaiCredentials *creds,
 	hreq.max_response = MAX_RESPONSE_BYTES;
 
 	http_post(&hreq, resp);
-	explicit_bzero(auth, sizeof(auth));
+	explicit_bzero(sr.auth, sizeof(sr.auth));
 }
 
 /* ---- retries ---- */
@@ -489,19 +515,118 @@ backoff_ns(int n, const Attempt *a)
 	return (int64) (ms * (0.5 + 0.5 * iai_random()) * 1000000.0);
 }
 
+/* Count one attempt's request in iai_stats. */
+static void
+count_request(const CallContext *ctx, const Attempt *a, int64 throttle_wait_ns)
+{
+	IaiRequestOutcome outcome;
+
+	switch (a->outcome)
+	{
+		case ATTEMPT_SUCCEEDED:
+			outcome = IAI_REQ_OK;
+			break;
+		case ATTEMPT_API_ERROR:
+		case ATTEMPT_ACCEPTED:
+			outcome = IAI_REQ_API_ERROR;
+			break;
+		default:
+			outcome = IAI_REQ_TRANSPORT;
+			break;
+	}
+	iai_stats_request(ctx->action, ctx->attempts, outcome, a->code, throttle_wait_ns);
+}
+
+/*
+ * Send until an attempt succeeds, or raise the error of the last one.
+ * *a is left describing the last attempt.
+ */
+static void
+run_attempts(CallContext *ctx, const IaiCredentials *creds, const char *body,
+			 size_t body_len, int flags, bool delete_action, Attempt *a)
+{
+	bool		ambiguous = false;
+	int64		deadline = iai_now_ns() + (int64) iai_total_timeout_ms * 1000000;
+
+	for (;;)
+	{
+		int64		left;
+		int64		waited;
+
+		ctx->attempts++;
+		memset(a, 0, sizeof(*a));
+		waited = iai_throttle(deadline, http_connection_ready(ctx->url, iai_ca_file));
+		left = deadline - iai_now_ns();
+		/* signed afresh each time: a retry carries a new timestamp */
+		send_signed(ctx, creds, body, body_len, (long) Max(left / 1000000, 1), &a->http);
+		if (a->http.new_connections > 0 && a->http.outcome == HTTP_DONE)
+			iai_throttle_note_setup((int64) (a->http.setup_ms * 1000000.0));
+		read_answer(a);
+
+		if (a->outcome == ATTEMPT_API_ERROR && iai_classify_error(a->code).not_found &&
+			((flags & IAI_MISSING_OK) ||
+			 (delete_action && (ambiguous || a->http.sends > 1))))
+		{
+			/*
+			 * Already gone: wanted, or the effect of an earlier attempt (or
+			 * of a send libcurl repeated on a fresh connection).
+			 */
+			a->outcome = ATTEMPT_ACCEPTED;
+		}
+		count_request(ctx, a, waited);
+		if (a->outcome == ATTEMPT_SUCCEEDED || a->outcome == ATTEMPT_ACCEPTED)
+			return;
+
+		ambiguous |= maybe_took_effect(a);
+		if (!worth_retrying(a) || ctx->attempts > iai_max_retries)
+			raise_attempt(ctx, a);
+		else
+		{
+			int64		wake = iai_now_ns() + backoff_ns(ctx->attempts, a);
+
+			if (wake >= deadline)
+				raise_attempt(ctx, a);
+			iai_wait_until(wake);
+		}
+	}
+}
+
+/* Count and log a finished call; error is the message it failed with. */
+static void
+report_call(const CallContext *ctx, const Attempt *a, int64 start_ns, const char *error)
+{
+	IaiCallReport r;
+
+	r.action = ctx->action;
+	r.person = ctx->person;
+	r.group = ctx->group;
+	r.success = (error == NULL);
+	r.request_id = a->request_id;
+	r.attempts = ctx->attempts;
+	r.elapsed_ms = (iai_now_ns() - start_ns) / 1000000.0;
+	if (a->outcome == ATTEMPT_ACCEPTED)
+		r.outcome = psprintf("OK (already gone: %s)", a->code);
+	else if (r.success)
+		r.outcome = "OK";
+	else if (a->outcome == ATTEMPT_API_ERROR)
+		r.outcome = a->code;
+	else
+		r.outcome = error;
+	iai_stats_call(&r);
+}
+
 void
 iai_api_call(const char *action, Jsonb *params, int flags, IaiResult *result)
 {
 	MemoryContext callcxt;
 	MemoryContext oldcxt;
-	CallContext ctx = {0};
+	CallContext *ctx;
+	Attempt    *a;
 	IaiCredentials creds;
-	Attempt		a;
 	char	   *body;
 	size_t		body_len;
 	bool		delete_action;
-	bool		ambiguous = false;
-	int64		deadline;
+	int64		start_ns;
 
 	memset(result, 0, sizeof(*result));
 	check_action(action);
@@ -513,64 +638,98 @@ iai_api_call(const char *action, Jsonb *params, int flags, IaiResult *result)
 									ALLOCSET_SMALL_SIZES);
 	oldcxt = MemoryContextSwitchTo(callcxt);
 
+	ctx = palloc0(sizeof(CallContext));
+	a = palloc0(sizeof(Attempt));
 	delete_action = strcmp(action, IAI_ACTION_DELETE_PERSON_FROM_GROUP) == 0;
-	ctx.action = action;
-	ctx.person = param_id(params, "PersonId", delete_action);
-	ctx.group = param_id(params, "GroupId", delete_action);
-	ctx.url = iai_endpoint()->url;
+	ctx->action = action;
+	ctx->person = param_id(params, "PersonId", delete_action);
+	ctx->group = param_id(params, "GroupId", delete_action);
+	ctx->url = iai_endpoint()->url;
 
 	body = build_body(params, &body_len);
 	iai_resolve_credentials(&creds);
-	deadline = iai_now_ns() + (int64) iai_total_timeout_ms * 1000000;
 
-	for (;;)
+	start_ns = iai_now_ns();
+	PG_TRY();
 	{
-		int64		left;
-
-		ctx.attempts++;
-		iai_throttle(deadline, http_connection_ready(ctx.url, iai_ca_file));
-		left = deadline - iai_now_ns();
-		memset(&a, 0, sizeof(a));
-		/* signed afresh each time: a retry carries a new timestamp */
-		send_signed(&ctx, &creds, body, body_len,
-					(long) Max(left / 1000000, 1), &a.http);
-		if (a.http.new_connections > 0 && a.http.outcome == HTTP_DONE)
-			iai_throttle_note_setup((int64) (a.http.setup_ms * 1000000.0));
-		read_answer(&a);
-
-		if (a.outcome == ATTEMPT_API_ERROR && iai_classify_error(a.code).not_found &&
-			((flags & IAI_MISSING_OK) ||
-			 (delete_action && (ambiguous || a.http.sends > 1))))
-		{
-			/*
-			 * Already gone: wanted, or the effect of an earlier attempt (or
-			 * of a send libcurl repeated on a fresh connection).
-			 */
-			a.outcome = ATTEMPT_ACCEPTED;
-		}
-		if (a.outcome == ATTEMPT_SUCCEEDED || a.outcome == ATTEMPT_ACCEPTED)
-			break;
-
-		ambiguous |= maybe_took_effect(&a);
-		if (!worth_retrying(&a) || ctx.attempts > iai_max_retries)
-			raise_attempt(&ctx, &a);
-		else
-		{
-			int64		wake = iai_now_ns() + backoff_ns(ctx.attempts, &a);
-
-			if (wake >= deadline)
-				raise_attempt(&ctx, &a);
-			iai_wait_until(wake);
-		}
+		run_attempts(ctx, &creds, body, body_len, flags, delete_action, a);
 	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/* count the failure, whatever raised it, then let it go on */
+		MemoryContextSwitchTo(callcxt);
+		edata = CopyErrorData();
+		report_call(ctx, a, start_ns, edata->message);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	report_call(ctx, a, start_ns, NULL);
 
 	/* hand the results to the caller's context, then drop the rest */
 	MemoryContextSwitchTo(oldcxt);
-	result->attempts = ctx.attempts;
-	result->request_id = pstrdup(a.request_id);
-	if (a.outcome == ATTEMPT_ACCEPTED)
-		result->accepted_code = pstrdup(a.code);
+	result->attempts = ctx->attempts;
+	result->request_id = pstrdup(a->request_id);
+	if (a->outcome == ATTEMPT_ACCEPTED)
+		result->accepted_code = pstrdup(a->code);
 	else if (flags & IAI_WANT_RESPONSE)
-		result->response = response_object(&a);
+		result->response = response_object(a);
 	MemoryContextDelete(callcxt);
+}
+
+static IaiDescribeLine *
+line(const char *item, const char *value)
+{
+	IaiDescribeLine *l = palloc(sizeof(IaiDescribeLine));
+
+	l->item = pstrdup(item);
+	l->value = pstrdup(value);
+	return l;
+}
+
+List *
+iai_describe_request(const char *action, Jsonb *params, int64 timestamp)
+{
+	CallContext ctx = {0};
+	IaiCredentials creds;
+	SignedRequest sr;
+	char	   *body;
+	size_t		body_len;
+	size_t		n;
+	char	   *text;
+	List	   *lines = NIL;
+
+	check_action(action);
+	if (!JB_ROOT_IS_OBJECT(params))
+		iai_input_error("InvalidParameter", "the parameters must be a JSON object", NULL);
+	ctx.action = action;
+	ctx.url = iai_endpoint()->url;
+	body = build_body(params, &body_len);
+	iai_resolve_credentials(&creds);
+	sign_request(&ctx, &creds, body, body_len, timestamp, &sr);
+
+	lines = lappend(lines, line("endpoint", ctx.url));
+	lines = lappend(lines, line("credentials", psprintf("SecretId %s, from %s",
+														creds.secret_id, creds.source)));
+	lines = lappend(lines, line("body", body));
+	n = tc3_canonical_request(&sr.tc3, NULL, 0);
+	text = palloc(n + 1);
+	tc3_canonical_request(&sr.tc3, text, n + 1);
+	lines = lappend(lines, line("canonical_request", text));
+	n = tc3_string_to_sign(&sr.tc3, NULL, 0);
+	text = palloc(n + 1);
+	tc3_string_to_sign(&sr.tc3, text, n + 1);
+	lines = lappend(lines, line("string_to_sign", text));
+	for (int i = 0; i < sr.nheaders; i++)
+	{
+		if (i == sr.token_header)
+			text = psprintf("X-TC-Token: (%zu bytes, not shown)", strlen(creds.token));
+		else
+			text = (char *) sr.headers[i];
+		if (strcmp(text, "Expect:") != 0)
+			lines = lappend(lines, line("header", text));
+	}
+	explicit_bzero(sr.auth, sizeof(sr.auth));
+	return lines;
 }

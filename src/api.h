@@ -9,6 +9,7 @@
 #ifndef IAI_API_H
 #define IAI_API_H
 
+#include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 
 #define IAI_SERVICE "iai"
@@ -41,6 +42,21 @@ extern void iai_check_id(const char *param, const char *value);
 /* Make one signed call; raises on any failure that is not accepted. */
 extern void iai_api_call(const char *action, Jsonb *params, int flags,
 						 IaiResult *result);
+
+/* One line of iai_describe_request(). */
+typedef struct IaiDescribeLine
+{
+	char	   *item;
+	char	   *value;
+} IaiDescribeLine;
+
+/*
+ * The request a call would send at timestamp, step by step: endpoint,
+ * credentials (SecretId and source only), body, canonical request, string
+ * to sign, headers (the token masked).  Sends nothing.
+ */
+extern List *iai_describe_request(const char *action, Jsonb *params,
+								  int64 timestamp);
 
 /* Build {"PersonId": person, "GroupId": group} after validating both. */
 extern Jsonb *iai_person_group_params(const char *person, const char *group);

@@ -37,6 +37,7 @@
 #include "utils/wait_event.h"
 
 #include "http.h"
+#include "stats.h"
 
 /* Longest uninterrupted wait inside libcurl; bounds cancel latency. */
 #define POLL_SLICE_MS 20
@@ -274,7 +275,7 @@ run_transfer(void)
 				ereport(FATAL,
 						(errcode(ERRCODE_ADMIN_SHUTDOWN),
 						 errmsg("terminating connection due to unexpected postmaster exit")));
-			pgstat_report_wait_start(PG_WAIT_EXTENSION);
+			pgstat_report_wait_start(iai_wait_event(IAI_WAIT_HTTP));
 			mc = curl_multi_poll(multi, NULL, 0, POLL_SLICE_MS, NULL);
 			pgstat_report_wait_end();
 			if (mc != CURLM_OK)

@@ -12,13 +12,18 @@
 
 #include <curl/curl.h>
 
+#include <time.h>
+
 #include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
 #include "api.h"
+#include "compat.h"
 #include "queue.h"
+#include "redact.h"
 #include "settings.h"
 #include "shmem.h"
 
@@ -30,6 +35,7 @@ void		_PG_init(void);
 
 PG_FUNCTION_INFO_V1(iai_call);
 PG_FUNCTION_INFO_V1(iai_delete_person_from_group);
+PG_FUNCTION_INFO_V1(iai_debug_request);
 
 void
 _PG_init(void)
@@ -39,6 +45,7 @@ _PG_init(void)
 				(errcode(ERRCODE_SYSTEM_ERROR),
 				 errmsg("could not initialise libcurl")));
 	iai_define_settings();
+	iai_install_redaction();
 	if (process_shared_preload_libraries_in_progress)
 	{
 		iai_shmem_install_hooks();
@@ -77,4 +84,45 @@ iai_delete_person_from_group(PG_FUNCTION_ARGS)
 	iai_api_call(IAI_ACTION_DELETE_PERSON_FROM_GROUP,
 				 iai_person_group_params(person, group), 0, &result);
 	PG_RETURN_TEXT_P(cstring_to_text(result.request_id));
+}
+
+/*
+ * iai_debug_request(action text, params jsonb, at bigint) RETURNS TABLE
+ * (item text, value text): what a call would send, for comparing with
+ * another client when the service answers AuthFailure.SignatureFailure.
+ * Superusers only; never shows the secret key, a token or a derived key.
+ */
+Datum
+iai_debug_request(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *action;
+	Jsonb	   *params;
+	int64		at;
+	ListCell   *lc;
+
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only superusers may see how requests are signed")));
+	if (PG_ARGISNULL(0))
+		iai_input_error("MissingParameter", "action is required", NULL);
+	action = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	params = PG_ARGISNULL(1) ?
+		DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))) :
+		PG_GETARG_JSONB_P(1);
+	at = PG_ARGISNULL(2) ? (int64) time(NULL) : PG_GETARG_INT64(2);
+
+	InitMaterializedSRF(fcinfo, 0);
+	foreach(lc, iai_describe_request(action, params, at))
+	{
+		IaiDescribeLine *l = lfirst(lc);
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = CStringGetTextDatum(l->item);
+		values[1] = CStringGetTextDatum(l->value);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

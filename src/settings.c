@@ -31,6 +31,14 @@
 #include "utils/memutils.h"
 
 #include "settings.h"
+#include "stats.h"
+
+static const struct config_enum_entry log_requests_options[] = {
+	{"off", IAI_LOG_OFF, false},
+	{"errors", IAI_LOG_ERRORS, false},
+	{"all", IAI_LOG_ALL, false},
+	{NULL, 0, false}
+};
 
 char	   *iai_secret_id = NULL;
 char	   *iai_secret_key = NULL;
@@ -433,6 +441,16 @@ iai_define_settings(void)
 							PGC_SIGHUP,
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("iai.log_requests",
+							 "Log a line per call: off, errors (failed calls) or all.",
+							 "The line holds action, ids, outcome, RequestId, attempts and time; never a credential, token or signature.",
+							 &iai_log_requests,
+							 IAI_LOG_OFF,
+							 log_requests_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomStringVariable("iai.ca_file",
 							   "File of CA certificates to verify the endpoint with instead of the system's.",

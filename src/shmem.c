@@ -5,7 +5,7 @@
  *		shared_preload_libraries.
  *
  * Loaded any other way, iai_shared stays NULL and each backend keeps its
- * own state (the throttle is then per backend).
+ * own state (the throttle is then per backend, and nothing is counted).
  *
  *-------------------------------------------------------------------------
  */
@@ -17,10 +17,17 @@
 #include "storage/shmem.h"
 
 #include "shmem.h"
+#include "stats.h"
 
 IaiSharedState *iai_shared = NULL;
 
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static Size
+shmem_size(void)
+{
+	return MAXALIGN(sizeof(IaiSharedState)) + iai_stats_shmem_size();
+}
 
 #if PG_VERSION_NUM >= 150000
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -30,7 +37,8 @@ iai_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(IaiSharedState)));
+	RequestAddinShmemSpace(shmem_size());
+	iai_stats_request_lwlocks();
 }
 #endif
 
@@ -43,7 +51,7 @@ iai_shmem_startup(void)
 		prev_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	iai_shared = ShmemInitStruct("iai", sizeof(IaiSharedState), &found);
+	iai_shared = ShmemInitStruct("iai", shmem_size(), &found);
 	if (!found)
 	{
 		memset(iai_shared, 0, sizeof(IaiSharedState));
@@ -51,6 +59,7 @@ iai_shmem_startup(void)
 		iai_shared->throttle_setup_ns = 100 * INT64CONST(1000000);
 		SpinLockInit(&iai_shared->worker_lock);
 	}
+	iai_stats_shmem_init((char *) iai_shared + MAXALIGN(sizeof(IaiSharedState)), found);
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -61,7 +70,8 @@ iai_shmem_install_hooks(void)
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = iai_shmem_request;
 #else
-	RequestAddinShmemSpace(MAXALIGN(sizeof(IaiSharedState)));
+	RequestAddinShmemSpace(shmem_size());
+	iai_stats_request_lwlocks();
 #endif
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = iai_shmem_startup;

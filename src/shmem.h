@@ -28,7 +28,10 @@ typedef struct IaiSharedState
 	TimestampTz worker_heartbeat;
 } IaiSharedState;
 
-/* NULL unless the library was preloaded. */
+/*
+ * NULL unless the library was preloaded.  The counters of stats.c follow
+ * this struct in the same segment.
+ */
 extern IaiSharedState *iai_shared;
 
 /* Install the hooks; call from _PG_init while preloading. */

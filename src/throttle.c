@@ -31,6 +31,7 @@
 
 #include "settings.h"
 #include "shmem.h"
+#include "stats.h"
 #include "throttle.h"
 
 #define NS_PER_SEC INT64CONST(1000000000)
@@ -74,7 +75,7 @@ iai_wait_until(int64 target_ns)
 			break;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 (long) ((left + NS_PER_MS - 1) / NS_PER_MS),
-						 PG_WAIT_EXTENSION);
+						 iai_wait_event(IAI_WAIT_THROTTLE));
 		ResetLatch(MyLatch);
 	}
 }

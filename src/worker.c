@@ -49,6 +49,7 @@
 #include "queue.h"
 #include "settings.h"
 #include "shmem.h"
+#include "stats.h"
 #include "throttle.h"
 
 PGDLLEXPORT void iai_worker_main(Datum main_arg);
@@ -540,7 +541,7 @@ iai_worker_main(Datum main_arg)
 		if (n > 0)
 			continue;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 sleep_ms, PG_WAIT_EXTENSION);
+						 sleep_ms, iai_wait_event(IAI_WAIT_QUEUE_IDLE));
 		ResetLatch(MyLatch);
 	}
 }
