@@ -1,0 +1,192 @@
+/*-------------------------------------------------------------------------
+ *
+ * redact.c
+ *		Keep the credentials out of the server log, whoever writes the
+ *		message.
+ *
+ * The extension itself never puts a secret in a message.  PostgreSQL does:
+ * on reload it logs a changed setting's new value ("parameter
+ * "iai.secret_key" changed to ..."), and statement logging writes SET and
+ * ALTER SYSTEM text as typed.  This emit_log_hook (in every process that
+ * loaded the library, the postmaster included when preloaded) rewrites each
+ * message before it is written: the current values of the credential
+ * settings are masked wherever they appear; where a credential setting's
+ * name is followed by what assigns or reports a value ("= ...", "TO ...",
+ * "' , ..." as in set_config, "" changed to ...", "": ..."), the rest of
+ * the line is masked; and the STATEMENT line is left out when the
+ * statement names one.  Mere mentions of a name, as in hints, are kept.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "tcop/tcopprot.h"
+#include "utils/elog.h"
+#include "utils/memutils.h"
+
+#include "redact.h"
+#include "settings.h"
+
+#define MASK "********"
+#define MIN_MASKED_VALUE 6		/* shorter values would mask common words */
+
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
+static const char *const secret_settings[] = {
+	"iai.secret_key", "iai.session_token", "iai.secret_id"
+};
+
+/* First case-insensitive (ASCII) occurrence of needle in haystack. */
+static const char *
+find_ci(const char *haystack, const char *needle)
+{
+	size_t		n = strlen(needle);
+
+	for (; *haystack; haystack++)
+		if (pg_strncasecmp(haystack, needle, n) == 0)
+			return haystack;
+	return NULL;
+}
+
+static bool
+names_a_secret(const char *text)
+{
+	if (text == NULL)
+		return false;
+	for (size_t i = 0; i < lengthof(secret_settings); i++)
+		if (find_ci(text, secret_settings[i]) != NULL)
+			return true;
+	return false;
+}
+
+/* The current values of the credential settings, worth masking. */
+static int
+secret_values(const char **values)
+{
+	const char *candidates[] = {iai_secret_key, iai_session_token, iai_secret_id};
+	int			n = 0;
+
+	for (size_t i = 0; i < lengthof(candidates); i++)
+		if (candidates[i] != NULL && strlen(candidates[i]) >= MIN_MASKED_VALUE)
+			values[n++] = candidates[i];
+	return n;
+}
+
+/*
+ * Whether, after a credential setting's name at p (quoted if the name was),
+ * a value follows on the line.
+ */
+static bool
+value_follows(const char *p, bool quoted)
+{
+	if (quoted)
+		p++;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '=' || pg_strncasecmp(p, "to ", 3) == 0 || pg_strncasecmp(p, "to'", 3) == 0 ||
+		pg_strncasecmp(p, "changed to", 10) == 0)
+		return true;
+	return quoted && (*p == ',' || *p == ':');
+}
+
+/*
+ * text with secret values masked and, where a value follows a credential
+ * setting's name, the rest of that line masked.  NULL if nothing needed
+ * masking.
+ */
+static char *
+redacted(const char *text, const char **values, int nvalues)
+{
+	StringInfoData out;
+	bool		changed = false;
+	const char *p = text;
+
+	if (text == NULL)
+		return NULL;
+	initStringInfo(&out);
+	while (*p)
+	{
+		bool		matched = false;
+
+		for (int i = 0; i < nvalues && !matched; i++)
+		{
+			size_t		n = strlen(values[i]);
+
+			if (strncmp(p, values[i], n) == 0)
+			{
+				appendStringInfoString(&out, MASK);
+				p += n;
+				matched = changed = true;
+			}
+		}
+		for (size_t i = 0; i < lengthof(secret_settings) && !matched; i++)
+		{
+			size_t		n = strlen(secret_settings[i]);
+			bool		quoted;
+
+			if (pg_strncasecmp(p, secret_settings[i], n) != 0)
+				continue;
+			quoted = p > text && (p[-1] == '"' || p[-1] == '\'') && p[n] == p[-1];
+			if (value_follows(p + n, quoted))
+			{
+				appendBinaryStringInfo(&out, p, n + (quoted ? 1 : 0));
+				appendStringInfoString(&out, " " MASK);
+				while (*p && *p != '\n')
+					p++;
+				matched = changed = true;
+			}
+		}
+		if (!matched)
+			appendStringInfoChar(&out, *p++);
+	}
+	if (!changed)
+	{
+		pfree(out.data);
+		return NULL;
+	}
+	return out.data;
+}
+
+static void
+redact_field(char **field, const char **values, int nvalues)
+{
+	char	   *r = redacted(*field, values, nvalues);
+
+	if (r != NULL)
+		*field = r;				/* the old text goes with ErrorContext */
+}
+
+static void
+redact_hook(ErrorData *edata)
+{
+	const char *values[lengthof(secret_settings)];
+	int			nvalues = secret_values(values);
+	MemoryContext old = MemoryContextSwitchTo(ErrorContext);
+
+	redact_field(&edata->message, values, nvalues);
+	redact_field(&edata->detail, values, nvalues);
+	redact_field(&edata->detail_log, values, nvalues);
+	redact_field(&edata->hint, values, nvalues);
+	redact_field(&edata->context, values, nvalues);
+	redact_field(&edata->internalquery, values, nvalues);
+	if (names_a_secret(debug_query_string))
+		edata->hide_stmt = true;
+	else if (debug_query_string != NULL)
+	{
+		for (int i = 0; i < nvalues; i++)
+			if (strstr(debug_query_string, values[i]) != NULL)
+				edata->hide_stmt = true;
+	}
+	MemoryContextSwitchTo(old);
+
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+void
+iai_install_redaction(void)
+{
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = redact_hook;
+}
