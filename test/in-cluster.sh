@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs inside pg_virtualenv (see test/check): the pg_regress suite, then the
-# script tests that need to restart the server with another environment.
+# script tests, which restart or crash the server and check its log.  The
+# secrets check reads the log of everything before it, so it comes last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,6 @@ if ! make -s installcheck; then
 	[ -f regression.diffs ] && cat regression.diffs
 	exit 1
 fi
-for t in test/t/*.sh; do
-	bash "$t"
+for t in cancel credentials queue crash throttle secrets; do
+	bash "test/t/$t.sh"
 done

@@ -69,10 +69,21 @@ is "$(q "SELECT state FROM iai_queue WHERE params->>'PersonId' = 'w1'")" "done" 
 
 # 3. The endpoint down: a second mock we can stop and start.
 spare_port=58090
-"${PYTHON:-python3}" test/mock_iai.py --dir "$work" --http-port $spare_port \
-	--https-port 58091 --wronghost-port 58092 >"$work/spare.log" 2>&1 &
-spare_pid=$!
-for _ in $(seq 1 100); do [ -e "$work/ready" ] && break; sleep 0.1; done
+start_spare() {
+	rm -f "$work/ready"
+	"${PYTHON:-python3}" test/mock_iai.py --dir "$work" --http-port $spare_port \
+		--https-port 58091 --wronghost-port 58092 >"$work/spare.log" 2>&1 &
+	spare_pid=$!
+	for _ in $(seq 1 300); do
+		[ -e "$work/ready" ] && return 0
+		kill -0 "$spare_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$work/spare.log" >&2
+	echo "# the second mock endpoint did not start" >&2
+	return 1
+}
+start_spare
 curl -sS "http://127.0.0.1:$spare_port/_mock/group?id=W&persons=d1,d2,d3" >/dev/null
 psql -X -q -c "ALTER SYSTEM SET iai.endpoint = 'http://127.0.0.1:$spare_port'" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 0.5
@@ -86,10 +97,7 @@ q "SELECT iai_enqueue_delete_person_from_group('d2', 'W')" >/dev/null
 q "SELECT iai_enqueue_delete_person_from_group('d3', 'W')" >/dev/null
 ok "wait_until \"(SELECT last_error_code = '08001' AND pending + sending = 2 AND worker_alive FROM iai_queue_status)\" 30" \
 	"the endpoint down: the calls wait, with the connection error in iai_queue_status"
-"${PYTHON:-python3}" test/mock_iai.py --dir "$work" --http-port $spare_port \
-	--https-port 58091 --wronghost-port 58092 >"$work/spare.log" 2>&1 &
-spare_pid=$!
-for _ in $(seq 1 100); do [ -e "$work/ready" ] && break; sleep 0.1; done
+start_spare
 curl -sS "http://127.0.0.1:$spare_port/_mock/group?id=W&persons=d2,d3" >/dev/null
 ok "wait_until \"$idle\" 60" "the endpoint back: the calls are delivered without manual steps"
 is "$(q "SELECT string_agg(state, ',' ORDER BY id) FROM iai_queue WHERE params->>'PersonId' IN ('d2', 'd3')")" "done,done" "... both of them"

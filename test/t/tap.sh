@@ -15,8 +15,9 @@ _tap_report() {
 }
 
 is() { [ "$1" = "$2" ] && _tap_report ok "$3" || _tap_report fail "$3" "got '$1', want '$2'"; }
-like() { printf '%s' "$1" | grep -Eq -- "$2" && _tap_report ok "$3" || _tap_report fail "$3" "'$1' does not match /$2/"; }
-unlike() { printf '%s' "$1" | grep -Eq -- "$2" && _tap_report fail "$3" "'$1' matches /$2/" || _tap_report ok "$3"; }
+# (a here-string, not a pipe: grep -q stops early, which pipefail would count)
+like() { grep -Eq -- "$2" <<< "$1" && _tap_report ok "$3" || _tap_report fail "$3" "'${1:0:300}' does not match /$2/"; }
+unlike() { grep -Eq -- "$2" <<< "$1" && _tap_report fail "$3" "'${1:0:300}' matches /$2/" || _tap_report ok "$3"; }
 ok() { if eval "$1"; then _tap_report ok "$2"; else _tap_report fail "$2" "$1 is false"; fi; }
 
 done_testing() {
