@@ -5,14 +5,16 @@ Reads the raw numbers bench/in-cluster.sh wrote (raw.tsv), the endpoint's
 access log ($msec $connection $connection_requests $request_length, one line
 per request) and facts about the machine (KEY=VALUE lines), and prints the
 table: medians over the repetitions, ratios, connections per call, the
-throttle's achieved rate and busiest second, and the backend's RSS growth.
+throttle's achieved rate and busiest second, the backend's RSS growth, and
+in after-commit mode the cost of a DELETE that only queues its calls and the
+queue worker's delivery rate, unthrottled and at 50/s.
 
 usage: report.py RAW_TSV ACCESS_LOG MACHINE_FACTS
 """
 import statistics
 import sys
 
-ROWS = [  # name, label, ratio (numerator, denominator, target)
+ROWS = [  # name, label, ratio (numerator, denominator, target or None)
     ("a", "(a) floor: C, libcurl, one connection", None),
     ("b", "(b) SQL function `iai_delete_person_from_group`", ("b", "a", "<= 1.15")),
     ("c", "(c) trigger: `DELETE` of N rows", ("c", "a", "<= 1.3")),
@@ -20,7 +22,20 @@ ROWS = [  # name, label, ratio (numerator, denominator, target)
     ("e_c", "(e) signing alone, C: `tc3_sign` + `tc3_authorization` of src/tc3.c", None),
     ("e_py", "(e) signing alone, PL/Python: the whole HMAC chain each call, "
              "per SQL call, no HTTP", None),
+    ("g_insert", "(g) for comparison: `INSERT` of M rows, µs per row", None),
+    ("g_plain_delete", "(g) for comparison: `DELETE` of M rows, no trigger, µs per row", None),
+    ("g_delete", "(g) after-commit mode: `DELETE` of M rows, `async` trigger (queues one call "
+                 "per row; nothing is sent before the commit), µs per row",
+     ("g_delete", "g_insert", "about 1")),
+    ("h", "(h) queue worker, `iai.rate_limit = 0`: delivery of the M calls of (g), from the "
+          "commit to the last one done", ("h", "a", None)),
 ]
+
+# how a ratio names its measurements
+TAGS = {"g_insert": "g INSERT", "g_delete": "g DELETE"}
+
+# "about 1" is read as within this factor either way
+ABOUT = 1.5
 
 
 def read_raw(path):
@@ -59,7 +74,15 @@ def busiest_second(times):
 
 def holds(ratio, target):
     op, bound = target.split()
+    if op == "about":
+        return float(bound) / ABOUT <= ratio <= float(bound) * ABOUT
     return ratio <= float(bound) if op == "<=" else ratio >= float(bound)
+
+
+def shown(target):
+    if target.startswith("about"):
+        return f"{target} (within ×{ABOUT:g})"
+    return target.replace("<=", "≤").replace(">=", "≥")
 
 
 def main():
@@ -68,7 +91,7 @@ def main():
     machine = dict(l.rstrip("\n").split("=", 1) for l in open(sys.argv[3]) if "=" in l)
     median = {k: statistics.median(v) for k, v in values.items()}
     reps = len(values["a"])
-    n = machine["N"]
+    n, m = machine["N"], machine["M"]
 
     out = [f"# iai benchmark, {machine['date']}", ""]
     out.append(f"N = {n} calls per repetition, R = {reps} repetitions, interleaved "
@@ -76,20 +99,25 @@ def main():
                "iterations (C), N calls (PL/Python). Endpoint: nginx on 127.0.0.1, TLS, "
                "HTTP/1.1 keep-alive, fixed 200 answer. Timings of (b), (c), (d) are taken "
                "inside the server; each repetition is a new session, whose first "
-               "TLS handshake is included (as it is in the floor's run).")
+               "TLS handshake is included (as it is in the floor's run). "
+               f"After-commit mode, R rounds after those: M = {m} rows; (g) is timed by "
+               "psql's `\\timing` in one session per round, each statement until its commit "
+               "is acknowledged; (h) runs from just after the async `DELETE`'s commit until "
+               "the background worker has recorded the last of its M calls done "
+               "(`done_at` in `iai_queue`).")
     out += ["", "| measurement | µs/call median | min | max | ratio of medians | target (for context) |",
             "|---|---:|---:|---:|---|---|"]
     for name, label, ratio in ROWS:
         v = values[name]
         cells = [label, f"{median[name]:.1f}", f"{min(v):.1f}", f"{max(v):.1f}", "", ""]
-        if name.startswith("e_"):
+        if name.startswith(("e_", "g_")):
             cells[1:4] = [f"{median[name]:.2f}", f"{min(v):.2f}", f"{max(v):.2f}"]
         if ratio:
             num, den, target = ratio
             r = median[num] / median[den]
-            cells[4] = f"({num})/({den}) = {r:.2f}"
-            cells[5] = f"{target.replace('<=', '≤').replace('>=', '≥')}: " + \
-                ("met" if holds(r, target) else "**missed**")
+            cells[4] = f"({TAGS.get(num, num)})/({TAGS.get(den, den)}) = {r:.2f}"
+            if target:
+                cells[5] = f"{shown(target)}: " + ("met" if holds(r, target) else "**missed**")
         out.append("| " + " | ".join(cells) + " |")
 
     out += ["", "**Connections to the endpoint** (distinct nginx `$connection`s / requests):", ""]
@@ -100,6 +128,9 @@ def main():
         per = f", {conns / runs:g} per session" if runs > 1 else ""
         out.append(f"- {what}: {conns} connection{'s' * (conns != 1)} for {reqs} calls"
                    f" ({conns / reqs:.5f} per call{per})")
+    conns, reqs = connections(log, ranges["h"] + ranges["h50"])
+    out.append(f"- queue worker, (h) and at 50/s below: {conns} connection{'s' * (conns != 1)} "
+               f"for {reqs} calls ({conns / reqs:.5f} per call)")
 
     reqs = requests(log, ranges["throttle"])
     times = [t for t, _, _ in reqs]
@@ -125,6 +156,29 @@ def main():
         out[-1] += (f" Slots are ≥ 20.4 ms apart, so a first request reached the endpoint "
                     f"at least {20.4 - min(lag):.0f} ms after its slot: the connection "
                     f"(TCP + TLS) is set up after the slot is taken.")
+
+    # (h): the endpoint saw exactly M requests per delivery (in-cluster.sh
+    # insists), each from the worker's connection(s) counted above
+    sent = sorted({last - first + 1 for first, last in ranges["h"]})
+    h = values["h"]
+    reqs = requests(log, ranges["h50"])
+    times = [t for t, _, _ in reqs]
+    span = max(times) - min(times)
+    worst, _ = busiest_second(times)
+    conns50 = len({c for _, c, _ in reqs})
+    out += ["", f"**Queue worker** (after-commit mode, one background worker): unthrottled, "
+            f"it delivered each (g) `DELETE`'s {m} calls in {median['h'] * int(m) / 1e6:.2f} s "
+            f"(median; {min(h) * int(m) / 1e6:.2f}–{max(h) * int(m) / 1e6:.2f} s) from the "
+            f"commit = {1e6 / median['h']:.0f} calls/s, {median['h']:.0f} µs per call "
+            f"({median['h'] / median['a']:.1f}× the floor's), of which the worker process "
+            f"itself spent {median['h_cpu']:.0f} µs on the CPU (median); the endpoint logged "
+            f"{' or '.join(str(k) for k in sent)} requests for each. "
+            f"At `iai.rate_limit = 50`, 500 calls queued in one transaction "
+            f"(`iai_enqueue_delete_person_from_group`): {len(times)} requests in {span:.2f} s "
+            f"at the endpoint = {(len(times) - 1) / span:.1f} requests/s; busiest one-second "
+            f"window: {worst} requests ({'≤ 50: met' if worst <= 50 else '> 50: **missed**'}); "
+            f"all done {median['h50'] * 500 / 1e6:.2f} s after the commit, over "
+            f"{conns50} connection{'s' * (conns50 != 1)}."]
 
     before, after = int(facts["rss_before_kib"]), int(facts["rss_after_kib"])
     growth = after - before
