@@ -4,11 +4,16 @@
  *		After-commit mode, the SQL side: enqueueing into the outbox
  *		(iai_queue, an ordinary logged table) and waking the worker.
  *
- * An enqueue is a row inserted in the caller's transaction, so it commits
- * or rolls back with the deletes that caused it and survives crashes like
- * any other row.  The insert runs as the queue table's owner (as foreign
- * key checks do), so callers need no privilege on the table itself.  At
- * commit, a transaction that enqueued sets the worker's latch: no polling.
+ * An enqueue becomes a row of iai_queue in the caller's transaction, so it
+ * commits or rolls back with the deletes that caused it (savepoints
+ * included) and survives crashes like any other row.  To keep a large
+ * DELETE with an async trigger about as cheap as its INSERTs, calls are
+ * collected in memory and written with one INSERT ... SELECT FROM unnest()
+ * just before commit (or prepare), or earlier when many pile up within one
+ * subtransaction; so they appear in iai_queue when the transaction
+ * commits.  The insert runs as the queue table's owner (as foreign key
+ * checks do), so callers need no privilege on the table itself.  At commit,
+ * a transaction that enqueued sets the worker's latch: no polling.
  *
  * Enqueueing where no worker serves the database is an error, never a
  * silent no-op.
@@ -21,11 +26,15 @@
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
+#include "commands/sequence.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "api.h"
@@ -37,51 +46,131 @@ PG_FUNCTION_INFO_V1(iai_enqueue_delete_person_from_group);
 PG_FUNCTION_INFO_V1(iai_queue_wake);
 PG_FUNCTION_INFO_V1(iai_worker_status);
 
-/* Transaction-local: wake the worker at commit; warn once about it. */
-static bool wake_at_commit = false;
-static bool warned_this_xact = false;
-static bool callback_registered = false;
+/* Write calls out early when this many belong to one subtransaction. */
+#define FLUSH_AT 10000
 
-/* The prepared INSERT, valid while the extension keeps its OID. */
+/* A call waiting to be written to iai_queue. */
+typedef struct PendingCall
+{
+	int			level;			/* transaction nesting level it belongs to */
+	int64		id;				/* 0 when the sequence may assign it */
+	char	   *action;
+	Jsonb	   *params;
+	bool		missing_ok;
+	Oid			enqueued_by;
+} PendingCall;
+
+/* Transaction-local state, in TopTransactionContext. */
+static PendingCall *pending = NULL;
+static int	npending = 0;
+static int	maxpending = 0;
+static int *level_counts = NULL;	/* pending calls per nesting level */
+static int	nlevels = 0;
+static bool wake_at_commit = false;
+static bool checked_this_xact = false;
+static bool callbacks_registered = false;
+
+/* The extension's objects, looked up when the extension's OID changes. */
 static Oid	cached_ext_oid = InvalidOid;
 static Oid	queue_owner = InvalidOid;
+static Oid	queue_seq = InvalidOid;
 static SPIPlanPtr insert_plan = NULL;
+
+static void flush_pending(bool all);
+
+static void
+forget_pending(void)
+{
+	/* the memory goes with TopTransactionContext */
+	pending = NULL;
+	npending = maxpending = 0;
+	level_counts = NULL;
+	nlevels = 0;
+	wake_at_commit = false;
+	checked_this_xact = false;
+}
 
 static void
 queue_xact_callback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			if (npending > 0)
+				flush_pending(true);
+			break;
 		case XACT_EVENT_COMMIT:
 			if (wake_at_commit)
 				iai_worker_wake();
-			/* FALLTHROUGH */
+			forget_pending();
+			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
-			wake_at_commit = false;
-			warned_this_xact = false;
+			forget_pending();
 			break;
 		default:
 			break;
 	}
 }
 
+/* Calls of an aborted subtransaction vanish; a committed one's pass up. */
+static void
+queue_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	int			kept = 0;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
+		return;
+	if (level < nlevels)
+	{
+		if (event == SUBXACT_EVENT_COMMIT_SUB)
+			level_counts[level - 1] += level_counts[level];
+		level_counts[level] = 0;
+	}
+	for (int i = 0; i < npending; i++)
+	{
+		if (pending[i].level < level)
+			pending[kept++] = pending[i];
+		else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		{
+			pending[i].level = level - 1;
+			pending[kept++] = pending[i];
+		}
+	}
+	npending = kept;
+}
+
+static void
+register_callbacks(void)
+{
+	if (!callbacks_registered)
+	{
+		RegisterXactCallback(queue_xact_callback, NULL);
+		RegisterSubXactCallback(queue_subxact_callback, NULL);
+		callbacks_registered = true;
+	}
+}
+
 static void
 wake_worker_at_commit(void)
 {
-	if (!callback_registered)
-	{
-		RegisterXactCallback(queue_xact_callback, NULL);
-		callback_registered = true;
-	}
+	register_callbacks();
 	wake_at_commit = true;
 }
 
-/* Refuse to enqueue what nobody would deliver. */
+/* Refuse to enqueue what nobody would deliver; checked once a transaction. */
 static void
 require_worker(void)
 {
-	const char *db = get_database_name(MyDatabaseId);
+	static char *db = NULL;
+
+	if (checked_this_xact)
+		return;
+	if (db == NULL)
+		db = MemoryContextStrdup(TopMemoryContext, get_database_name(MyDatabaseId));
 
 	if (iai_shared == NULL)
 		ereport(ERROR,
@@ -96,26 +185,27 @@ require_worker(void)
 						iai_database_name, db),
 				 errhint("Set iai.database_name = '%s' (needs a restart), or use the synchronous iai_delete_person_from_group().",
 						 db)));
-	if (iai_worker_pid() == 0 && !warned_this_xact)
-	{
+	if (iai_worker_pid() == 0)
 		ereport(WARNING,
 				(errmsg("the iai background worker is not running"),
 				 errdetail("The call is queued and will be sent once the worker runs again."),
 				 errhint("See iai_queue_status and the server log.")));
-		warned_this_xact = true;
-	}
+	register_callbacks();
+	checked_this_xact = true;
 }
 
-/* (Re)build the INSERT for the extension's current schema. */
+/* Look up the queue's schema, owner and sequence, and prepare the INSERT. */
 static void
 prepare_insert(Oid ext_oid)
 {
 	int			rc;
 	char	   *schema;
 	bool		isnull;
-	Oid			argtypes[4] = {TEXTOID, JSONBOID, BOOLOID, NAMEOID};
+	Oid			argtypes[5] = {INT8ARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
+	BOOLARRAYOID, OIDARRAYOID};
 
-	rc = SPI_execute("SELECT n.nspname, c.relowner"
+	rc = SPI_execute("SELECT n.nspname, c.relowner,"
+					 " pg_catalog.pg_get_serial_sequence(c.oid::pg_catalog.regclass::pg_catalog.text, 'id')::pg_catalog.regclass::pg_catalog.oid"
 					 " FROM pg_catalog.pg_extension e"
 					 " JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
 					 " JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid"
@@ -128,17 +218,25 @@ prepare_insert(Oid ext_oid)
 	schema = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	queue_owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
 												 SPI_tuptable->tupdesc, 2, &isnull));
+	queue_seq = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, 3, &isnull));
 
 	if (insert_plan != NULL)
 	{
 		SPI_freeplan(insert_plan);
 		insert_plan = NULL;
 	}
-	insert_plan = SPI_prepare(psprintf("INSERT INTO %s.iai_queue"
-									   " (action, params, missing_ok, enqueued_by)"
-									   " VALUES ($1, $2, $3, $4) RETURNING id",
-									   quote_identifier(schema)),
-							  4, argtypes);
+	insert_plan = SPI_prepare(psprintf("INSERT INTO %1$s.iai_queue"
+									   " (id, action, params, missing_ok, enqueued_by)"
+									   " SELECT coalesce(nullif(u.id, 0), pg_catalog.nextval(%2$s)),"
+									   "  u.action, u.params, u.missing_ok,"
+									   "  pg_catalog.pg_get_userbyid(u.enqueued_by)"
+									   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+									   "  pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5))"
+									   "  AS u(id, action, params, missing_ok, enqueued_by)",
+									   quote_identifier(schema),
+									   quote_literal_cstr(psprintf("%u", queue_seq))),
+							  5, argtypes);
 	if (insert_plan == NULL)
 		elog(ERROR, "could not prepare the iai_queue insert: %s",
 			 SPI_result_code_string(SPI_result));
@@ -146,42 +244,146 @@ prepare_insert(Oid ext_oid)
 	cached_ext_oid = ext_oid;
 }
 
-int64
-iai_enqueue(const char *action, Jsonb *params, bool missing_ok)
+/* Make sure the cached lookups describe the installed extension. */
+static void
+lookup_queue(void)
 {
-	Oid			ext_oid;
+	Oid			ext_oid = get_extension_oid("iai", false);
+
+	if (insert_plan == NULL || ext_oid != cached_ext_oid)
+	{
+		bool		pushed_snapshot = !ActiveSnapshotSet();
+
+		if (pushed_snapshot)
+			PushActiveSnapshot(GetTransactionSnapshot());
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		prepare_insert(ext_oid);
+		SPI_finish();
+		if (pushed_snapshot)
+			PopActiveSnapshot();
+	}
+}
+
+/*
+ * Write the pending calls of this subtransaction (all of them, at commit)
+ * with one INSERT, as the queue's owner.
+ */
+static void
+flush_pending(bool all)
+{
+	int			level = GetCurrentTransactionNestLevel();
+	int			n = 0;
+	Datum	   *ids,
+			   *actions,
+			   *params,
+			   *missing,
+			   *users;
+	Datum		values[5];
 	Oid			save_userid;
 	int			save_sec_context;
-	Datum		values[4];
-	bool		isnull;
-	int64		id;
 	int			rc;
+	int			kept = 0;
+	bool		pushed_snapshot;
 
-	require_worker();
-	ext_oid = get_extension_oid("iai", false);
+	lookup_queue();
+	ids = palloc(sizeof(Datum) * npending);
+	actions = palloc(sizeof(Datum) * npending);
+	params = palloc(sizeof(Datum) * npending);
+	missing = palloc(sizeof(Datum) * npending);
+	users = palloc(sizeof(Datum) * npending);
+	for (int i = 0; i < npending; i++)
+	{
+		PendingCall *c = &pending[i];
 
+		if (!all && c->level != level)
+		{
+			pending[kept++] = *c;
+			continue;
+		}
+		ids[n] = Int64GetDatum(c->id);
+		actions[n] = CStringGetTextDatum(c->action);
+		params[n] = JsonbPGetDatum(c->params);
+		missing[n] = BoolGetDatum(c->missing_ok);
+		users[n] = ObjectIdGetDatum(c->enqueued_by);
+		n++;
+	}
+	npending = kept;
+	if (level < nlevels)
+		level_counts[level] = 0;
+	if (all)
+		memset(level_counts, 0, sizeof(int) * nlevels);
+	if (n == 0)
+		return;
+
+	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(actions, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(params, n, JSONBOID, -1, false, TYPALIGN_INT));
+	values[3] = PointerGetDatum(construct_array(missing, n, BOOLOID, 1, true, TYPALIGN_CHAR));
+	values[4] = PointerGetDatum(construct_array(users, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+	/* at commit no statement is running: give the INSERT a snapshot */
+	pushed_snapshot = !ActiveSnapshotSet();
+	if (pushed_snapshot)
+		PushActiveSnapshot(GetTransactionSnapshot());
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (insert_plan == NULL || ext_oid != cached_ext_oid)
-		prepare_insert(ext_oid);
-
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	values[0] = CStringGetTextDatum(action);
-	values[1] = JsonbPGetDatum(params);
-	values[2] = BoolGetDatum(missing_ok);
-	values[3] = DirectFunctionCall1(namein,
-									CStringGetDatum(GetUserNameFromId(save_userid, false)));
-
-	SetUserIdAndSecContext(queue_owner,
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	rc = SPI_execute_plan(insert_plan, values, NULL, false, 1);
+	SetUserIdAndSecContext(queue_owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	rc = SPI_execute_plan(insert_plan, values, NULL, false, 0);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
-	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+	if (rc != SPI_OK_INSERT || SPI_processed != (uint64) n)
 		elog(ERROR, "could not insert into iai_queue: %s", SPI_result_code_string(rc));
-	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
+	if (pushed_snapshot)
+		PopActiveSnapshot();
+}
+
+int64
+iai_enqueue(const char *action, Jsonb *params, bool missing_ok, bool want_id)
+{
+	MemoryContext old;
+	PendingCall *c;
+	int64		id = 0;
+
+	require_worker();
+	if (want_id)
+	{
+		lookup_queue();
+		/* the caller acts through this function, not on the sequence */
+		id = nextval_internal(queue_seq, false);
+	}
+
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	if (npending == maxpending)
+	{
+		maxpending = maxpending ? maxpending * 2 : 64;
+		pending = pending ? repalloc(pending, sizeof(PendingCall) * maxpending)
+			: palloc(sizeof(PendingCall) * maxpending);
+	}
+	c = &pending[npending++];
+	c->level = GetCurrentTransactionNestLevel();
+	c->id = id;
+	c->action = pstrdup(action);
+	c->params = palloc(VARSIZE(params));
+	memcpy(c->params, params, VARSIZE(params));
+	c->missing_ok = missing_ok;
+	c->enqueued_by = GetUserId();
+	if (c->level >= nlevels)
+	{
+		int			grown = Max(c->level + 1, 8);
+
+		level_counts = level_counts ? repalloc(level_counts, sizeof(int) * grown)
+			: palloc(sizeof(int) * grown);
+		memset(level_counts + nlevels, 0, sizeof(int) * (grown - nlevels));
+		nlevels = grown;
+	}
+	level_counts[c->level]++;
+	MemoryContextSwitchTo(old);
 
 	wake_worker_at_commit();
+	/* only this level's calls can be written now; the rest wait for commit */
+	if (level_counts[c->level] >= FLUSH_AT)
+		flush_pending(false);
 	return id;
 }
 
@@ -193,7 +395,7 @@ iai_enqueue_delete_person_from_group(PG_FUNCTION_ARGS)
 	char	   *group = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 
 	PG_RETURN_INT64(iai_enqueue(IAI_ACTION_DELETE_PERSON_FROM_GROUP,
-								iai_person_group_params(person, group), false));
+								iai_person_group_params(person, group), false, true));
 }
 
 /* iai_queue_wake(): wake the worker when this transaction commits. */

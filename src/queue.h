@@ -11,8 +11,12 @@
 
 #include "utils/jsonb.h"
 
-/* queue.c: add a call to the outbox of the current transaction. */
-extern int64 iai_enqueue(const char *action, Jsonb *params, bool missing_ok);
+/*
+ * queue.c: add a call to the outbox of the current transaction; returns its
+ * queue id if want_id (otherwise it is assigned at commit, and 0 returned).
+ */
+extern int64 iai_enqueue(const char *action, Jsonb *params, bool missing_ok,
+						 bool want_id);
 
 /* worker.c */
 extern void iai_register_worker(void);

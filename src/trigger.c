@@ -152,7 +152,7 @@ iai_delete_person_trigger(PG_FUNCTION_ARGS)
 	params = iai_person_group_params(person, group);
 	if (o.async)
 		(void) iai_enqueue(IAI_ACTION_DELETE_PERSON_FROM_GROUP, params,
-						   (o.flags & IAI_MISSING_OK) != 0);
+						   (o.flags & IAI_MISSING_OK) != 0, false);
 	else
 		iai_api_call(IAI_ACTION_DELETE_PERSON_FROM_GROUP, params, o.flags, &result);
 
