@@ -4,7 +4,7 @@
  *		Client-side rate limiting (iai.rate_limit) and interruptible waits.
  *
  * Requests are paced, not burst: each takes the next free slot on a shared
- * timeline whose slots are 1/rate seconds apart, plus a 2% margin for
+ * timeline whose slots are 1/rate seconds apart, plus a 4% margin for
  * jitter, so that no second at the service sees more than rate requests.
  * A request that must first open a connection (TCP and TLS) goes out that
  * much after its slot, so it pushes the next slot back by the time a
@@ -36,7 +36,7 @@
 
 #define NS_PER_SEC INT64CONST(1000000000)
 #define NS_PER_MS INT64CONST(1000000)
-#define PACING_MARGIN 1.02
+#define PACING_MARGIN 1.04
 #define INITIAL_SETUP_NS (100 * NS_PER_MS)
 
 /* The timeline and handshake estimate when not preloaded. */

@@ -386,6 +386,35 @@ backoff_ms(int attempts)
 	return (long) (ms * (0.5 + 0.5 * iai_random()));
 }
 
+/* The UPDATE that records an outcome, prepared once per queue table. */
+static SPIPlanPtr
+record_plan(Oid *types)
+{
+	static SPIPlanPtr plan = NULL;
+	static char *prepared_for = NULL;
+
+	if (plan != NULL && strcmp(prepared_for, queue_table) == 0)
+		return plan;
+	if (plan != NULL)
+	{
+		SPI_freeplan(plan);
+		pfree(prepared_for);
+	}
+	plan = SPI_prepare(psprintf("UPDATE %s SET state = $2, request_id = $3,"
+								" last_error_code = $4, last_error_message = $5,"
+								" next_attempt_at = pg_catalog.now() + $6 * interval '1 ms',"
+								" done_at = CASE WHEN $2 = 'done' THEN pg_catalog.now() END,"
+								" in_doubt = $7"
+								" WHERE id = $1", queue_table),
+					   7, types);
+	if (plan == NULL)
+		elog(ERROR, "iai worker: could not prepare the result update: %s",
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	prepared_for = MemoryContextStrdup(TopMemoryContext, queue_table);
+	return plan;
+}
+
 /* Record the outcome in a transaction of its own. */
 static void
 record(const QueueRow *row, const RowResult *res)
@@ -427,13 +456,7 @@ record(const QueueRow *row, const RowResult *res)
 	nulls[4] = res->message ? ' ' : 'n';
 	values[5] = Int64GetDatum(delay_ms);
 	values[6] = BoolGetDatum(in_doubt);
-	rc = SPI_execute_with_args(psprintf("UPDATE %s SET state = $2, request_id = $3,"
-										" last_error_code = $4, last_error_message = $5,"
-										" next_attempt_at = pg_catalog.now() + $6 * interval '1 ms',"
-										" done_at = CASE WHEN $2 = 'done' THEN pg_catalog.now() END,"
-										" in_doubt = $7"
-										" WHERE id = $1", queue_table),
-							   7, types, values, nulls, false, 1);
+	rc = SPI_execute_plan(record_plan(types), values, nulls, false, 1);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "iai worker: recording row %lld failed: %s",
 			 (long long) row->id, SPI_result_code_string(rc));
