@@ -32,6 +32,11 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# A VPATH build (Debian's pg_buildext) needs the object directory.
+ifdef VPATH
+$(shell mkdir -p src)
+endif
+
 # Callbacks (GUC hooks, libcurl) have fixed signatures with parameters they
 # do not need, and some server headers trip -Wunused-parameter under -Wextra.
 override CFLAGS += -Wno-unused-parameter

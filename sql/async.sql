@@ -54,6 +54,31 @@ SELECT pg_sleep(0.5);
 SELECT count(*) AS rows_from_rollback FROM iai_queue WHERE params ->> 'PersonId' = 'q2';
 SELECT count(*) AS sent_for_rollback FROM mock.requests() WHERE person = 'q2';
 
+-- Savepoints: calls of a rolled-back subtransaction vanish, those of a
+-- released one stay; so do those of an exception block that caught an error.
+SELECT mock.ctl('group?id=G&persons=sp1,sp2,sp3,sp4');
+BEGIN;
+SELECT iai_enqueue_delete_person_from_group('sp1', 'G') > 0 AS queued;
+SAVEPOINT a;
+SELECT iai_enqueue_delete_person_from_group('sp2', 'G') > 0 AS queued;
+ROLLBACK TO SAVEPOINT a;
+SAVEPOINT b;
+SELECT iai_enqueue_delete_person_from_group('sp3', 'G') > 0 AS queued;
+RELEASE SAVEPOINT b;
+DO $$
+BEGIN
+    PERFORM iai_enqueue_delete_person_from_group('sp4', 'G');
+    RAISE EXCEPTION 'undo';
+EXCEPTION WHEN raise_exception THEN
+    NULL;
+END
+$$;
+COMMIT;
+SELECT mock.wait_for_queue();
+SELECT params ->> 'PersonId' AS person, state FROM iai_queue
+WHERE params ->> 'PersonId' LIKE 'sp%' ORDER BY id;
+SELECT person, verdict FROM mock.requests() WHERE person LIKE 'sp%' ORDER BY seq;
+
 -- Bad input is refused at enqueue time, as for the synchronous call.
 SELECT state, message FROM mock.try($$SELECT iai_enqueue_delete_person_from_group('q 1', 'G')$$);
 SELECT state, message FROM mock.try($$SELECT iai_enqueue_delete_person_from_group(NULL, 'G')$$);

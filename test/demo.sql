@@ -23,3 +23,19 @@ SELECT * FROM employees ORDER BY employee_id;
 
 -- The same call from plain SQL returns the RequestId.
 SELECT iai_delete_person_from_group('1002', 'TencentShenZhenEmployee') AS request_id;
+
+-- After-commit mode: the delete only queues the call; the background worker
+-- sends it once the transaction has committed.
+CREATE TABLE contractors (contractor_id int PRIMARY KEY);
+INSERT INTO contractors VALUES (1003);
+CREATE TRIGGER contractors_iai
+    AFTER DELETE ON contractors
+    FOR EACH ROW
+    EXECUTE FUNCTION iai_delete_person_trigger('contractor_id', 'TencentShenZhenEmployee', 'async');
+DELETE FROM contractors WHERE contractor_id = 1003;
+SELECT pg_sleep(1);
+SELECT id, params, state, attempts, request_id FROM iai_queue;
+SELECT pending, done, dead, worker_alive FROM iai_queue_status;
+
+-- What the calls did.
+SELECT action, calls, successes, failures, requests, errors_by_code FROM iai_stats;

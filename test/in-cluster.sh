@@ -5,10 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# An environment the server must run with (test/asan): apply it first.
+if [ -n "${IAI_CLUSTER_ENV:-}" ]; then
+	. test/t/tap.sh >/dev/null
+	printf '%s\n' "$IAI_CLUSTER_ENV" > "$PG_CLUSTER_CONF_ROOT/$PGVERSION/regress/environment"
+	restart_cluster
+fi
+
 if ! make -s installcheck; then
 	[ -f regression.diffs ] && cat regression.diffs
 	exit 1
 fi
-for t in cancel credentials queue crash throttle secrets; do
+for t in cancel credentials queue crash bulk throttle secrets; do
 	bash "test/t/$t.sh"
 done

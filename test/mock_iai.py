@@ -11,6 +11,7 @@ with the openssl command line.
 Usage:
     python3 test/mock_iai.py --dir DIR [--host 127.0.0.1] [--http-port 58080]
                              [--https-port 58443] [--wronghost-port 58444]
+                             [--group ID=P1,P2 ...]
     python3 test/mock_iai.py --self-test test/tc3-vectors.json test/tc3-doc-examples.json
 
 Serving: three listeners share one state: plain HTTP; HTTPS with a certificate
@@ -1110,6 +1111,9 @@ def serve(args) -> int:
                  ("https", args.https_port, tls_context(directory, "server")),
                  ("wronghost", args.wronghost_port, tls_context(directory, "wronghost"))]
     mock = MockIai()
+    for spec in args.group:
+        group, _, persons = spec.partition("=")
+        mock.add_group(group, [p for p in persons.split(",") if p])
 
     # Block the stop signals before any thread starts, so only sigwait() below sees them.
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
@@ -1290,6 +1294,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http-port", type=int, default=58080)
     parser.add_argument("--https-port", type=int, default=58443)
     parser.add_argument("--wronghost-port", type=int, default=58444)
+    parser.add_argument("--group", action="append", default=[], metavar="ID=P1,P2",
+                        help="start with this group and persons (repeatable)")
     parser.add_argument("--self-test", nargs="+", metavar="FILE",
                         help="check the signature code against vector files and exit")
     args = parser.parse_args(argv)

@@ -69,10 +69,10 @@ is "$(q "SELECT state FROM iai_queue WHERE params->>'PersonId' = 'w1'")" "done" 
 
 # 3. The endpoint down: a second mock we can stop and start.
 spare_port=58090
-start_spare() {
+start_spare() {	# with the state its calls need from the first moment
 	rm -f "$work/ready"
 	"${PYTHON:-python3}" test/mock_iai.py --dir "$work" --http-port $spare_port \
-		--https-port 58091 --wronghost-port 58092 >"$work/spare.log" 2>&1 &
+		--https-port 58091 --wronghost-port 58092 --group "$1" >"$work/spare.log" 2>&1 &
 	spare_pid=$!
 	for _ in $(seq 1 300); do
 		[ -e "$work/ready" ] && return 0
@@ -83,8 +83,7 @@ start_spare() {
 	echo "# the second mock endpoint did not start" >&2
 	return 1
 }
-start_spare
-curl -sS "http://127.0.0.1:$spare_port/_mock/group?id=W&persons=d1,d2,d3" >/dev/null
+start_spare "W=d1,d2,d3"
 psql -X -q -c "ALTER SYSTEM SET iai.endpoint = 'http://127.0.0.1:$spare_port'" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 0.5
 q "SELECT iai_enqueue_delete_person_from_group('d1', 'W')" >/dev/null
@@ -97,8 +96,7 @@ q "SELECT iai_enqueue_delete_person_from_group('d2', 'W')" >/dev/null
 q "SELECT iai_enqueue_delete_person_from_group('d3', 'W')" >/dev/null
 ok "wait_until \"(SELECT last_error_code = '08001' AND pending + sending = 2 AND worker_alive FROM iai_queue_status)\" 30" \
 	"the endpoint down: the calls wait, with the connection error in iai_queue_status"
-start_spare
-curl -sS "http://127.0.0.1:$spare_port/_mock/group?id=W&persons=d2,d3" >/dev/null
+start_spare "W=d2,d3"
 ok "wait_until \"$idle\" 60" "the endpoint back: the calls are delivered without manual steps"
 is "$(q "SELECT string_agg(state, ',' ORDER BY id) FROM iai_queue WHERE params->>'PersonId' IN ('d2', 'd3')")" "done,done" "... both of them"
 psql -X -q -c "ALTER SYSTEM RESET iai.endpoint" -c "SELECT pg_reload_conf()" >/dev/null
