@@ -67,6 +67,11 @@ test/fuzz/answer_fuzz: test/fuzz/answer_fuzz.c src/answer.c src/errmap.c src/ans
 test/fuzz/tc3_fuzz: test/fuzz/tc3_fuzz.c src/tc3.c src/tc3.h
 	$(FUZZ_CC) $(FUZZ_FLAGS) -I$(srcdir)/src -o $@ test/fuzz/tc3_fuzz.c src/tc3.c -lcrypto
 
+# The regression suite against a server under valgrind (memcheck).
+.PHONY: valgrind-check
+valgrind-check:
+	bash test/valgrind
+
 .PHONY: fuzz
 fuzz: test/fuzz/answer_fuzz test/fuzz/tc3_fuzz
 	@set -e; for t in answer tc3; do \
