@@ -158,7 +158,7 @@ fi
 say "$R rounds of: (g) INSERT and DELETE of M rows, without and with the async trigger; (h) delivery of the latter's calls (M=$M)"
 for rep in $(seq 1 "$R"); do
 	# every statement starts from an empty, vacuumed table and an empty queue
-	q -c "TRUNCATE iai_queue" -c "VACUUM bench_plain" -c "VACUUM bench_async"
+	q -c "TRUNCATE iai_queue, bench_queue_rows" -c "VACUUM bench_plain" -c "VACUUM bench_async"
 	worker=$(q -c "SELECT worker_pid FROM iai_queue_status")
 	cpu0=$(cpu_us "$worker")
 	from=$(lines)
@@ -170,6 +170,9 @@ for rep in $(seq 1 "$R"); do
 		DELETE FROM bench_plain;
 		INSERT INTO bench_async SELECT generate_series(1, $M);
 		DELETE FROM bench_async;
+		INSERT INTO bench_queue_rows (action, params, enqueued_by)
+		    SELECT 'DeletePersonFromGroup', jsonb_build_object('PersonId', i::text, 'GroupId', 'G'), current_user
+		    FROM generate_series(1, $M) i;
 		\timing off
 		$(delivered_sql "$M")
 	EOF
@@ -180,10 +183,11 @@ for rep in $(seq 1 "$R"); do
 	[ "$(q -c "SELECT worker_pid FROM iai_queue_status")" = "$worker" ] ||
 		{ echo "the iai worker restarted during round $rep (see the server log)" >&2; exit 1; }
 	mapfile -t ms < <(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<< "$out")
-	[ "${#ms[@]}" = 4 ] || { printf 'unexpected output of psql:\n%s\n' "$out" >&2; exit 1; }
+	[ "${#ms[@]}" = 5 ] || { printf 'unexpected output of psql:\n%s\n' "$out" >&2; exit 1; }
 	record g_plain_delete "$(per_row "${ms[1]}")" 1 0
 	record g_insert "$(per_row "${ms[2]}")" 1 0
 	record g_delete "$(per_row "${ms[3]}")" 1 0
+	record g_queue_rows "$(per_row "${ms[4]}")" 1 0
 	record h "${out##*$'\n'}" "$((from + 1))" "$to"
 	record h_cpu "$(((cpu1 - cpu0) / M))" 1 0
 	echo "   round $rep/$R done"

@@ -25,6 +25,9 @@ CREATE TABLE bench_async (id int PRIMARY KEY);
 CREATE TRIGGER bench_async_iai AFTER DELETE ON bench_async
     FOR EACH ROW EXECUTE FUNCTION iai_delete_person_trigger('id', 'G', 'async');
 CREATE TABLE bench_plain (id int PRIMARY KEY);
+-- what the async DELETE must write anyway: one queue row per call (the same
+-- columns, defaults, constraint and indexes as iai_queue)
+CREATE TABLE bench_queue_rows (LIKE iai_queue INCLUDING ALL);
 
 -- (g), (h): wait until the worker has nothing left to send, then insist that
 -- it delivered exactly `calls` since iai_queue was last emptied.  Commits
