@@ -7,10 +7,8 @@
 set -euo pipefail
 . "$(dirname "$0")/tap.sh"
 
-db=contrib_regression
-q() { psql -X -q -At -d "$db" -c "$1"; }
-psql -X -q -c "ALTER SYSTEM SET iai.rate_limit = 0" -c "SELECT pg_reload_conf()" >/dev/null
-trap 'psql -X -q -c "ALTER SYSTEM RESET iai.rate_limit" -c "SELECT pg_reload_conf()" >/dev/null' EXIT
+set_rate_limit 0
+trap 'set_rate_limit default' EXIT
 
 mock_ctl reset >/dev/null
 for start in $(seq 1 1000 6000); do

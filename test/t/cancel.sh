@@ -5,7 +5,6 @@
 set -euo pipefail
 . "$(dirname "$0")/tap.sh"
 
-db=contrib_regression
 work=$(mktemp -d /tmp/iai-cancel.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 

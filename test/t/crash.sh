@@ -8,16 +8,6 @@
 set -euo pipefail
 . "$(dirname "$0")/tap.sh"
 
-db=contrib_regression
-q() { psql -X -q -At -d "$db" -c "$1"; }
-wait_until() {
-	local limit=$(( ${2:-30} * 10 ))
-	for _ in $(seq 1 "$limit"); do
-		[ "$(q "SELECT ($1)::bool" 2>/dev/null)" = t ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 wait_sent() {	# until the mock has received at least $1 requests
 	for _ in $(seq 1 300); do
 		[ "$(mock_ctl count)" -ge "$1" ] && return 0
@@ -27,8 +17,8 @@ wait_sent() {	# until the mock has received at least $1 requests
 }
 datadir=$(q "SHOW data_directory")
 
-psql -X -q -c "ALTER SYSTEM SET iai.rate_limit = 200" -c "SELECT pg_reload_conf()" >/dev/null
-trap 'psql -X -q -c "ALTER SYSTEM RESET iai.rate_limit" -c "SELECT pg_reload_conf()" >/dev/null' EXIT
+set_rate_limit 200
+trap 'set_rate_limit default' EXIT
 wait_until "(SELECT worker_alive FROM iai_queue_status)" 30
 q "TRUNCATE iai_queue" >/dev/null
 mock_ctl reset >/dev/null

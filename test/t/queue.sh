@@ -6,8 +6,6 @@
 set -euo pipefail
 . "$(dirname "$0")/tap.sh"
 
-db=contrib_regression
-q() { psql -X -q -At -d "$db" -c "$1"; }
 work=$(mktemp -d /tmp/iai-queue.XXXXXX)
 chmod 755 "$work"
 spare_pid=
@@ -18,15 +16,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# wait_until SQL-condition [seconds]: poll until it is true
-wait_until() {
-	local limit=$(( ${2:-30} * 10 ))
-	for _ in $(seq 1 "$limit"); do
-		[ "$(q "SELECT ($1)::bool")" = t ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 idle="NOT EXISTS (SELECT FROM iai_queue WHERE state IN ('pending', 'sending'))"
 
 wait_until "(SELECT worker_alive FROM iai_queue_status)" 30

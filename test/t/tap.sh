@@ -27,6 +27,33 @@ done_testing() {
 
 mock_url=$(psql -X -At -c "SHOW iai_test.mock_url")
 
+# The database the pg_regress suite made, where the extension and the worker are.
+db=contrib_regression
+
+# q SQL: one statement there, unaligned output.
+q() { psql -X -q -At -d "$db" -c "$1"; }
+
+# set_rate_limit N|default: iai.rate_limit for the whole server (reloaded).
+set_rate_limit() {
+	if [ "$1" = default ]; then
+		psql -X -q -c "ALTER SYSTEM RESET iai.rate_limit" -c "SELECT pg_reload_conf()" >/dev/null
+	else
+		psql -X -q -c "ALTER SYSTEM SET iai.rate_limit = $1" -c "SELECT pg_reload_conf()" >/dev/null
+	fi
+	sleep 0.3	# for the worker to take the reload
+}
+
+# wait_until SQL-condition [seconds]: poll until it holds (30 s by default;
+# errors while the server restarts count as "not yet").
+wait_until() {
+	local limit=$(( ${2:-30} * 10 ))
+	for _ in $(seq 1 "$limit"); do
+		[ "$(q "SELECT ($1)::bool" 2>/dev/null)" = t ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # A mock control request; prints the answer (JSON), or just the count.
 mock_ctl() {
 	local out
