@@ -15,7 +15,31 @@ LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked: now()'; END $$;
 CREATE FUNCTION evil.count(anyelement) RETURNS bigint
 LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked: count()'; END $$;
 
+CREATE FUNCTION evil.trap84(bigint, integer) RETURNS bool
+LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked: bigint = integer'; END $$;
+CREATE OPERATOR evil.= (LEFTARG = bigint, RIGHTARG = integer, FUNCTION = evil.trap84);
+CREATE FUNCTION evil.trapoid(oid, oid) RETURNS bool
+LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked: oid = oid'; END $$;
+CREATE OPERATOR evil.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = evil.trapoid);
+CREATE FUNCTION evil.trapname(name, name) RETURNS bool
+LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked: name = name'; END $$;
+CREATE OPERATOR evil.= (LEFTARG = name, RIGHTARG = name, FUNCTION = evil.trapname);
+CREATE FUNCTION evil.unnest(bigint[]) RETURNS SETOF bigint
+LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked: unnest()'; END $$;
+CREATE FUNCTION evil.unnest(text[]) RETURNS SETOF text
+LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked: unnest()'; END $$;
+
 SET search_path = evil, pg_catalog, public;
+-- the queue rows are written at commit as the queue's owner: with the
+-- search_path pinned, none of the look-alikes runs (a new backend, so the
+-- queue's lookups are made under this search_path)
+\c
+SET search_path = evil, pg_catalog, public;
+BEGIN;
+SELECT iai_enqueue_delete_person_from_group('hostile1', 'G') > 0 AS queued;
+COMMIT;
+SELECT count(*) AS queued_rows FROM public.iai_queue
+WHERE params OPERATOR(pg_catalog.->>) 'PersonId' OPERATOR(pg_catalog.=) 'hostile1';
 SELECT iai_queue_retry(-1);
 SELECT iai_queue_retry_failed() >= 0 AS ran;
 SELECT pending >= 0 AS status_readable FROM iai_queue_status;

@@ -10,10 +10,39 @@
 
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/guc.h"
 #include "utils/tuplestore.h"
 
-#if PG_VERSION_NUM < 150000
-/* The set-returning function setup PostgreSQL 15 made a library call. */
+/*
+ * Run what follows with search_path = pg_catalog, pg_temp, whatever the
+ * caller's is; undo with AtEOXact_GUC(true, level).  For SQL the extension
+ * runs with more privileges than its caller (as the queue's owner, or in
+ * the worker), so that no look-alike function or operator can be slipped in.
+ */
+static inline int
+iai_pin_search_path(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/* GUC string values and "extra" data: malloc'd before 16, GUC memory since. */
+#if PG_VERSION_NUM >= 160000
+#define iai_guc_malloc(size) guc_malloc(LOG, (size))
+#define iai_guc_strdup(s) guc_strdup(LOG, (s))
+#define iai_guc_free(p) guc_free(p)
+#else
+#define iai_guc_malloc(size) malloc(size)
+#define iai_guc_strdup(s) strdup(s)
+#define iai_guc_free(p) free(p)
+#endif
+
+#if PG_VERSION_NUM < 150001
+/* The set-returning function setup PostgreSQL 15.1 made a library call. */
 static inline void
 InitMaterializedSRF(FunctionCallInfo fcinfo, bits32 flags)
 {

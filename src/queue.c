@@ -33,11 +33,13 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "api.h"
+#include "compat.h"
 #include "queue.h"
 #include "settings.h"
 #include "shmem.h"
@@ -202,15 +204,15 @@ prepare_insert(Oid ext_oid)
 	char	   *schema;
 	bool		isnull;
 	Oid			argtypes[5] = {INT8ARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
-	BOOLARRAYOID, OIDARRAYOID};
+	BOOLARRAYOID, TEXTARRAYOID};
 
 	rc = SPI_execute("SELECT n.nspname, c.relowner,"
 					 " pg_catalog.pg_get_serial_sequence(c.oid::pg_catalog.regclass::pg_catalog.text, 'id')::pg_catalog.regclass::pg_catalog.oid"
 					 " FROM pg_catalog.pg_extension e"
-					 " JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace"
-					 " JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid"
-					 "  AND c.relname = 'iai_queue'"
-					 " WHERE e.extname = 'iai'", true, 1);
+					 " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
+					 " JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) n.oid"
+					 "  AND c.relname OPERATOR(pg_catalog.=) 'iai_queue'"
+					 " WHERE e.extname OPERATOR(pg_catalog.=) 'iai'", true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -228,9 +230,8 @@ prepare_insert(Oid ext_oid)
 	}
 	insert_plan = SPI_prepare(psprintf("INSERT INTO %1$s.iai_queue"
 									   " (id, action, params, missing_ok, enqueued_by)"
-									   " SELECT coalesce(nullif(u.id, 0), pg_catalog.nextval(%2$s)),"
-									   "  u.action, u.params, u.missing_ok,"
-									   "  pg_catalog.pg_get_userbyid(u.enqueued_by)"
+									   " SELECT coalesce(u.id, pg_catalog.nextval(%2$s)),"
+									   "  u.action, u.params, u.missing_ok, u.enqueued_by"
 									   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
 									   "  pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5))"
 									   "  AS u(id, action, params, missing_ok, enqueued_by)",
@@ -253,12 +254,15 @@ lookup_queue(void)
 	if (insert_plan == NULL || ext_oid != cached_ext_oid)
 	{
 		bool		pushed_snapshot = !ActiveSnapshotSet();
+		int			nestlevel;
 
 		if (pushed_snapshot)
 			PushActiveSnapshot(GetTransactionSnapshot());
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
+		nestlevel = iai_pin_search_path();
 		prepare_insert(ext_oid);
+		AtEOXact_GUC(true, nestlevel);
 		SPI_finish();
 		if (pushed_snapshot)
 			PopActiveSnapshot();
@@ -279,15 +283,22 @@ flush_pending(bool all)
 			   *params,
 			   *missing,
 			   *users;
+	bool	   *id_nulls;
 	Datum		values[5];
+	int			dims[1];
+	int			lbs[1] = {1};
+	Oid			last_user = InvalidOid;
+	Datum		last_name = (Datum) 0;
 	Oid			save_userid;
 	int			save_sec_context;
 	int			rc;
 	int			kept = 0;
 	bool		pushed_snapshot;
+	int			nestlevel;
 
 	lookup_queue();
 	ids = palloc(sizeof(Datum) * npending);
+	id_nulls = palloc(sizeof(bool) * npending);
 	actions = palloc(sizeof(Datum) * npending);
 	params = palloc(sizeof(Datum) * npending);
 	missing = palloc(sizeof(Datum) * npending);
@@ -301,11 +312,18 @@ flush_pending(bool all)
 			pending[kept++] = *c;
 			continue;
 		}
+		/* NULL: the sequence assigns it */
 		ids[n] = Int64GetDatum(c->id);
+		id_nulls[n] = (c->id == 0);
 		actions[n] = CStringGetTextDatum(c->action);
 		params[n] = JsonbPGetDatum(c->params);
 		missing[n] = BoolGetDatum(c->missing_ok);
-		users[n] = ObjectIdGetDatum(c->enqueued_by);
+		if (c->enqueued_by != last_user)
+		{
+			last_user = c->enqueued_by;
+			last_name = CStringGetTextDatum(GetUserNameFromId(last_user, false));
+		}
+		users[n] = last_name;
 		n++;
 	}
 	npending = kept;
@@ -316,20 +334,26 @@ flush_pending(bool all)
 	if (n == 0)
 		return;
 
-	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	dims[0] = n;
+	values[0] = PointerGetDatum(construct_md_array(ids, id_nulls, 1, dims, lbs, INT8OID,
+												  8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[1] = PointerGetDatum(construct_array(actions, n, TEXTOID, -1, false, TYPALIGN_INT));
 	values[2] = PointerGetDatum(construct_array(params, n, JSONBOID, -1, false, TYPALIGN_INT));
 	values[3] = PointerGetDatum(construct_array(missing, n, BOOLOID, 1, true, TYPALIGN_CHAR));
-	values[4] = PointerGetDatum(construct_array(users, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+	values[4] = PointerGetDatum(construct_array(users, n, TEXTOID, -1, false, TYPALIGN_INT));
 	/* at commit no statement is running: give the INSERT a snapshot */
 	pushed_snapshot = !ActiveSnapshotSet();
 	if (pushed_snapshot)
 		PushActiveSnapshot(GetTransactionSnapshot());
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* as the owner, and with nothing of the caller's search_path in reach */
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(queue_owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(queue_owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	nestlevel = iai_pin_search_path();
 	rc = SPI_execute_plan(insert_plan, values, NULL, false, 0);
+	AtEOXact_GUC(true, nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	if (rc != SPI_OK_INSERT || SPI_processed != (uint64) n)
 		elog(ERROR, "could not insert into iai_queue: %s", SPI_result_code_string(rc));
