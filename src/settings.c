@@ -30,6 +30,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
+#include "compat.h"
 #include "settings.h"
 #include "stats.h"
 
@@ -172,12 +173,11 @@ check_language(char **newval, void **extra, GucSource source)
 	}
 	if (strcmp(s, canonical) != 0)
 	{
-		/* GUC frees string values with free() */
-		char	   *copy = strdup(canonical);
+		char	   *copy = iai_guc_strdup(canonical);
 
 		if (copy == NULL)
 			return false;
-		free(*newval);
+		iai_guc_free(*newval);
 		*newval = copy;
 	}
 	return true;
@@ -255,8 +255,8 @@ check_endpoint(char **newval, void **extra, GucSource source)
 		hostlen = strlen(host);
 		portlen = port ? strlen(port) + 1 : 0;
 		urllen = strlen(scheme) + 3 + hostlen + portlen + 1;
-		/* one chunk: GUC frees an extra with free() */
-		ep = malloc(sizeof(IaiEndpoint) + urllen + 1 + hostlen + portlen + 1);
+		/* one chunk: GUC frees an extra as a whole */
+		ep = iai_guc_malloc(sizeof(IaiEndpoint) + urllen + 1 + hostlen + portlen + 1);
 		if (ep != NULL)
 		{
 			buf = (char *) (ep + 1);
@@ -548,8 +548,18 @@ load_ini(const char *path)
 				 errmsg("could not read credentials file \"%s\": %m", path)));
 	while (fgets(line, sizeof(line), f) != NULL)
 	{
-		char	   *s = trim_in_place(line);
+		char	   *s;
 		char	   *eq;
+		int			c;
+
+		/* a line too long for the buffer is no credential: skip all of it */
+		if (strchr(line, '\n') == NULL && !feof(f))
+		{
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
+		s = trim_in_place(line);
 
 		if (*s == '\0' || *s == '#' || *s == ';')
 			continue;
@@ -563,9 +573,20 @@ load_ini(const char *path)
 		*eq = '\0';
 		s = trim_in_place(s);
 		if (pg_strcasecmp(s, "secret_id") == 0)
+		{
+			if (id)
+				pfree(id);
 			id = MemoryContextStrdup(TopMemoryContext, trim_in_place(eq + 1));
+		}
 		else if (pg_strcasecmp(s, "secret_key") == 0)
+		{
+			if (key)
+			{
+				explicit_bzero(key, strlen(key));
+				pfree(key);
+			}
 			key = MemoryContextStrdup(TopMemoryContext, trim_in_place(eq + 1));
+		}
 	}
 	FreeFile(f);
 	explicit_bzero(line, sizeof(line));
