@@ -62,6 +62,13 @@ SELECT * FROM pg_temp.scenario('{kind=trickle&ms=200}', 'p7');
 RESET iai.timeout_ms;
 SELECT mock.state();
 
+-- iai_call() returns exactly what the service answered: after the same lost
+-- answer it reports "already gone" instead of assuming the first attempt.
+SELECT mock.ctl('group?id=G&persons=pc1');
+SELECT mock.fault('drop_after');
+SELECT state, split_part(message, ':', 1) AS code, substring(detail FROM 'attempts: [0-9]+') AS attempts
+FROM mock.try($$SELECT iai_call('DeletePersonFromGroup', '{"PersonId": "pc1", "GroupId": "G"}')$$);
+
 -- A whole call never outlives iai.total_timeout_ms, retries included.
 SET iai.timeout_ms = 400;
 SET iai.max_retries = 5;

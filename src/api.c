@@ -18,6 +18,7 @@
 
 #include <time.h>
 
+#include "catalog/namespace.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -35,6 +36,7 @@
 #define CONTENT_TYPE "application/json; charset=utf-8"
 #define MAX_RESPONSE_BYTES (1024 * 1024)
 #define MAX_HEADERS 12
+#define MIN_ATTEMPT_NS (50 * INT64CONST(1000000))
 
 /* What an error message needs to say which call failed. */
 typedef struct CallContext
@@ -315,6 +317,53 @@ raise_attempt(const CallContext *ctx, const Attempt *a)
 
 /* ---- the answer ---- */
 
+/*
+ * UTF-8 text from the service in the server's encoding, never failing: a
+ * character the database cannot hold becomes '?'.  (A message in Chinese
+ * must not turn an API error into an encoding error in a LATIN1 database.)
+ */
+static char *
+to_server_lossy(const char *utf8)
+{
+	int			enc = GetDatabaseEncoding();
+	size_t		len = strlen(utf8);
+	bool		ascii = true;
+	StringInfoData out;
+
+	for (size_t i = 0; i < len && ascii; i++)
+		ascii = !IS_HIGHBIT_SET(utf8[i]);
+	if (ascii || enc == PG_UTF8 || enc == PG_SQL_ASCII)
+		return pstrdup(utf8);
+#if PG_VERSION_NUM >= 140000
+	{
+		Oid			proc = FindDefaultConversionProc(PG_UTF8, enc);
+
+		if (OidIsValid(proc))
+		{
+			int			cap = (int) len * MAX_CONVERSION_GROWTH + 1;
+			char	   *dest = palloc(cap);
+
+			if (pg_do_encoding_conversion_buf(proc, PG_UTF8, enc,
+											  (unsigned char *) utf8, (int) len,
+											  (unsigned char *) dest, cap, true) == (int) len)
+				return dest;
+		}
+	}
+#endif
+	initStringInfo(&out);
+	for (const unsigned char *p = (const unsigned char *) utf8; *p;)
+	{
+		if (*p < 0x80)
+			appendStringInfoChar(&out, (char) *p++);
+		else
+		{
+			appendStringInfoChar(&out, '?');
+			p += Max(pg_utf_mblen(p), 1);
+		}
+	}
+	return out.data;
+}
+
 /* Sort out what an attempt's answer says; fills outcome and the fields. */
 static void
 read_answer(Attempt *a)
@@ -338,14 +387,14 @@ read_answer(Attempt *a)
 		return;
 	}
 	/* the answer is UTF-8; messages and results are in the server's encoding */
-	a->request_id = pg_any_to_server(ans.request_id, strlen(ans.request_id), PG_UTF8);
+	a->request_id = to_server_lossy(ans.request_id);
 	if (!ans.has_error)
 	{
 		a->outcome = ATTEMPT_SUCCEEDED;
 		return;
 	}
-	a->code = pg_any_to_server(ans.code, strlen(ans.code), PG_UTF8);
-	a->message = ans.message ? pg_any_to_server(ans.message, strlen(ans.message), PG_UTF8) : "";
+	a->code = to_server_lossy(ans.code);
+	a->message = ans.message ? to_server_lossy(ans.message) : "";
 	a->outcome = ATTEMPT_API_ERROR;
 }
 
@@ -546,7 +595,10 @@ run_attempts(CallContext *ctx, const IaiCredentials *creds, const char *body,
 			 size_t body_len, int flags, bool delete_action, Attempt *a)
 {
 	bool		ambiguous = false;
-	int64		deadline = iai_now_ns() + (int64) iai_total_timeout_ms * 1000000;
+	int64		budget = (int64) iai_total_timeout_ms * 1000000;
+	int64		deadline = iai_now_ns() + budget;
+	/* a slot must leave time for the request itself */
+	int64		min_attempt = Min(MIN_ATTEMPT_NS, budget / 2);
 
 	for (;;)
 	{
@@ -555,7 +607,8 @@ run_attempts(CallContext *ctx, const IaiCredentials *creds, const char *body,
 
 		ctx->attempts++;
 		memset(a, 0, sizeof(*a));
-		waited = iai_throttle(deadline, http_connection_ready(ctx->url, iai_ca_file));
+		waited = iai_throttle(deadline - min_attempt,
+							  http_connection_ready(ctx->url, iai_ca_file));
 		left = deadline - iai_now_ns();
 		/* signed afresh each time: a retry carries a new timestamp */
 		send_signed(ctx, creds, body, body_len, (long) Max(left / 1000000, 1), &a->http);
@@ -563,16 +616,16 @@ run_attempts(CallContext *ctx, const IaiCredentials *creds, const char *body,
 			iai_throttle_note_setup((int64) (a->http.setup_ms * 1000000.0));
 		read_answer(a);
 
+		/*
+		 * Already gone: wanted, or the effect of an earlier attempt (or of a
+		 * send libcurl repeated on a fresh connection).  Not for iai_call(),
+		 * which returns exactly what the service answered.
+		 */
 		if (a->outcome == ATTEMPT_API_ERROR && iai_classify_error(a->code).not_found &&
 			((flags & IAI_MISSING_OK) ||
-			 (delete_action && (ambiguous || a->http.sends > 1))))
-		{
-			/*
-			 * Already gone: wanted, or the effect of an earlier attempt (or
-			 * of a send libcurl repeated on a fresh connection).
-			 */
+			 (delete_action && !(flags & IAI_WANT_RESPONSE) &&
+			  (ambiguous || a->http.sends > 1))))
 			a->outcome = ATTEMPT_ACCEPTED;
-		}
 		count_request(ctx, a, waited);
 		if (a->outcome == ATTEMPT_SUCCEEDED || a->outcome == ATTEMPT_ACCEPTED)
 			return;
@@ -673,7 +726,7 @@ iai_api_call(const char *action, Jsonb *params, int flags, IaiResult *result)
 	result->request_id = pstrdup(a->request_id);
 	if (a->outcome == ATTEMPT_ACCEPTED)
 		result->accepted_code = pstrdup(a->code);
-	else if (flags & IAI_WANT_RESPONSE)
+	if (flags & IAI_WANT_RESPONSE)
 		result->response = response_object(a);
 	MemoryContextDelete(callcxt);
 }

@@ -22,7 +22,9 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
+#if PG_VERSION_NUM >= 140000
 #include "utils/wait_event.h"
+#endif
 
 #include "compat.h"
 #include "shmem.h"
@@ -33,7 +35,7 @@ PG_FUNCTION_INFO_V1(iai_stats_reset);
 
 #define MAX_ACTIONS 16
 #define MAX_CODES 32
-#define NAME_LEN 64
+#define NAME_LEN 80			/* room for any action (64) or API code */
 #define OTHER "(other)"
 #define STATS_COLUMNS 17
 

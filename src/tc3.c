@@ -476,13 +476,14 @@ cached_signing_key(const char *secret_key, size_t secret_key_len,
 	{
 		OPENSSL_cleanse(key_cache.secret, key_cache.secret_len);
 		free(key_cache.secret);
+		key_cache.secret = NULL;
 	}
 	key_cache.valid = false;
-	key_cache.secret = malloc(secret_key_len + 1);
-	if (key_cache.secret == NULL || strlen(service) >= sizeof(key_cache.service))
+	if (strlen(service) >= sizeof(key_cache.service) ||
+		(key_cache.secret = malloc(secret_key_len + 1)) == NULL)
 		return 0;				/* no cache, still a correct key */
-	memcpy(key_cache.secret, secret_key, secret_key_len);
 	key_cache.secret_len = secret_key_len;
+	memcpy(key_cache.secret, secret_key, secret_key_len);
 	strcpy(key_cache.date, date);
 	strcpy(key_cache.service, service);
 	memcpy(key_cache.key, out, SHA256_LEN);
