@@ -34,10 +34,18 @@
 #include "pgstat.h"
 #include "portability/instr_time.h"
 #include "storage/pmsignal.h"
+#if PG_VERSION_NUM >= 140000
 #include "utils/wait_event.h"
+#endif
 
 #include "http.h"
 #include "stats.h"
+#include "throttle.h"
+
+/* curl_multi_poll() came in 7.66, CURLOPT_MAXAGE_CONN in 7.65 */
+#if LIBCURL_VERSION_NUM < 0x074200
+#error "iai needs libcurl 7.66 or newer"
+#endif
 
 /* Longest uninterrupted wait inside libcurl; bounds cancel latency. */
 #define POLL_SLICE_MS 20
@@ -271,6 +279,7 @@ run_transfer(void)
 			}
 
 			CHECK_FOR_INTERRUPTS();
+			iai_check_abandon();
 			if (!PostmasterIsAlive())
 				ereport(FATAL,
 						(errcode(ERRCODE_ADMIN_SHUTDOWN),

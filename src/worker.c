@@ -20,8 +20,11 @@
  *
  * The worker sleeps on its latch, set by every transaction that enqueued
  * when it commits, with a timeout at the next scheduled retry or an idle
- * tick.  SIGTERM stops it at once (even mid-call); SIGHUP reloads settings.
- * Done rows older than iai.queue_retention are deleted.
+ * tick.  SIGTERM stops it at once: a request in flight is abandoned (and
+ * its row left in doubt), rows claimed but not yet sent are put back as
+ * they were.  SIGHUP reloads settings.  Its SQL runs with search_path
+ * pinned to pg_catalog.  Done rows older than iai.queue_retention are
+ * deleted.
  *
  *-------------------------------------------------------------------------
  */
@@ -43,7 +46,9 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#if PG_VERSION_NUM >= 140000
 #include "utils/wait_event.h"
+#endif
 
 #include "api.h"
 #include "queue.h"
@@ -165,9 +170,13 @@ heartbeat(void)
 
 /* ---- transactions ---- */
 
+/* The caller's memory context, restored when its transaction ends. */
+static MemoryContext work_caller_cxt;
+
 static void
 begin_work(const char *activity, bool durable)
 {
+	work_caller_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -185,6 +194,7 @@ end_work(void)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(work_caller_cxt);
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
@@ -288,8 +298,13 @@ claim(QueueRow **rows, long *sleep_ms)
 			bool		isnull;
 			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
+			/*
+			 * Rows due but not claimed are locked by someone else: look
+			 * again in a second rather than spin.
+			 */
 			if (!isnull)
-				*sleep_ms = Max(Min(DatumGetInt64(d), IDLE_TICK_MS), 1);
+				*sleep_ms = DatumGetInt64(d) <= 0 ? 1000 :
+					Min(DatumGetInt64(d), IDLE_TICK_MS);
 		}
 	}
 	end_work();
@@ -332,6 +347,7 @@ send_row(const QueueRow *row, RowResult *res)
 		if (result.accepted_code)
 			res->code = pstrdup(result.accepted_code);
 		CommitTransactionCommand();
+		MemoryContextSwitchTo(cxt);
 	}
 	PG_CATCH();
 	{
@@ -341,6 +357,7 @@ send_row(const QueueRow *row, RowResult *res)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
+		MemoryContextSwitchTo(cxt);
 		res->sqlstate = edata->sqlerrcode;
 		res->message = pstrdup(edata->message);
 		res->code = api_code_of(edata->message);
@@ -373,7 +390,9 @@ maybe_delivered(int sqlstate)
 	return sqlstate == ERRCODE_CONNECTION_FAILURE ||
 		sqlstate == ERRCODE_PROTOCOL_VIOLATION ||
 		sqlstate == ERRCODE_CONNECTION_EXCEPTION ||
-		sqlstate == ERRCODE_SYSTEM_ERROR;
+		sqlstate == ERRCODE_SYSTEM_ERROR ||
+		sqlstate == ERRCODE_QUERY_CANCELED ||	/* cancelled mid-request */
+		sqlstate == ERRCODE_ADMIN_SHUTDOWN;	/* abandoned mid-request */
 }
 
 static long
@@ -471,9 +490,13 @@ recover_in_flight(void)
 	queue_table = find_queue_table();
 	if (queue_table != NULL)
 	{
-		run_sql(psprintf("UPDATE %s SET state = 'pending', in_doubt = true,"
-						 " next_attempt_at = pg_catalog.now()"
-						 " WHERE state = 'sending'", queue_table), SPI_OK_UPDATE);
+		/* one that keeps crashing the worker ends as a dead letter */
+		run_sql(psprintf("UPDATE %s SET in_doubt = true, next_attempt_at = pg_catalog.now(),"
+						 " state = CASE WHEN attempts >= %d THEN 'dead' ELSE 'pending' END,"
+						 " last_error_message = CASE WHEN attempts >= %d"
+						 "  THEN 'the worker stopped during this attempt' END"
+						 " WHERE state = 'sending'", queue_table,
+						 iai_queue_max_attempts, iai_queue_max_attempts), SPI_OK_UPDATE);
 		if (SPI_processed > 0)
 			ereport(LOG,
 					(errmsg("iai queue worker: %llu calls were in flight at a crash and will be resent",
@@ -495,6 +518,35 @@ purge_done(void)
 	end_work();
 }
 
+/* Claimed rows not sent when asked to stop go back as they were. */
+static void
+release_unsent(const QueueRow *rows, int n)
+{
+	StringInfoData ids;
+
+	if (n <= 0)
+		return;
+	initStringInfo(&ids);
+	for (int i = 0; i < n; i++)
+		appendStringInfo(&ids, "%s%lld", i ? "," : "", (long long) rows[i].id);
+	begin_work("iai: stopping", true);
+	run_sql(psprintf("UPDATE %s SET state = 'pending', attempts = attempts - 1"
+					 " WHERE state = 'sending' AND id IN (%s)", queue_table, ids.data),
+			SPI_OK_UPDATE);
+	end_work();
+}
+
+/* Leave on SIGTERM; the postmaster restarts the worker unless it is stopping. */
+static void
+stop_if_asked(const QueueRow *unsent, int n)
+{
+	if (!ShutdownRequestPending)
+		return;
+	release_unsent(unsent, n);
+	ereport(LOG, (errmsg("iai queue worker stopping")));
+	proc_exit(1);
+}
+
 void
 iai_worker_main(Datum main_arg)
 {
@@ -502,12 +554,16 @@ iai_worker_main(Datum main_arg)
 	bool		recovered = false;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
+	/* SIGTERM: finish with the queue tidy (see stop_if_asked) */
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	iai_abandon_flag = &ShutdownRequestPending;
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(iai_database_name, NULL, 0);
 
 	/* the queue retries, durably and visibly: one request per attempt */
 	SetConfigOption("iai.max_retries", "0", PGC_SUSET, PGC_S_OVERRIDE);
+	/* its SQL runs as a superuser: nothing of a search_path set for the database */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	worker_cxt = AllocSetContextCreate(TopMemoryContext, "iai worker",
 									   ALLOCSET_DEFAULT_SIZES);
 	announce();
@@ -520,6 +576,7 @@ iai_worker_main(Datum main_arg)
 		int			n;
 
 		CHECK_FOR_INTERRUPTS();
+		stop_if_asked(NULL, 0);
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
@@ -546,6 +603,7 @@ iai_worker_main(Datum main_arg)
 			MemoryContext old = MemoryContextSwitchTo(rowcxt);
 			RowResult	res;
 
+			stop_if_asked(&rows[i], n - i);
 			send_row(&rows[i], &res);
 			record(&rows[i], &res);
 			heartbeat();

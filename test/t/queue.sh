@@ -39,7 +39,7 @@ SQL
 aborted_tx=$!
 sleep 1.5
 is "$(mock_ctl count)" "0" "an enqueue not yet committed is not sent (worker awake, 1.5 s later)"
-is "$(q "SELECT count(*) FROM iai_queue WHERE state <> 'done'")" "0" "... nor visible to other sessions"
+is "$(q "SELECT count(*) FROM iai_queue WHERE params->>'PersonId' IN ('i1', 'i2')")" "0" "... nor visible to other sessions"
 wait "$open_tx" "$aborted_tx"
 wait_until "$idle" 30
 is "$(q "SELECT state FROM iai_queue WHERE params->>'PersonId' = 'i1'")" "done" "once committed it is delivered"
