@@ -10,15 +10,19 @@
  * ALTER SYSTEM text as typed.  This emit_log_hook (in every process that
  * loaded the library, the postmaster included when preloaded) rewrites each
  * message before it is written: the current values of the credential
- * settings are masked wherever they appear; where a credential setting's
- * name is followed by what assigns or reports a value ("= ...", "TO ...",
- * "' , ..." as in set_config, "" changed to ...", "": ..."), the rest of
- * the line is masked; and the STATEMENT line is left out when the
- * statement names one.  Mere mentions of a name, as in hints, are kept.
+ * settings (6 characters or more) are masked wherever they appear; where a
+ * credential setting's name is followed by what assigns or reports a value
+ * ("= ...", "TO ...", ", ..." as in set_config, "changed to ...", ": ..."),
+ * blanks and comments aside, the rest of the message is masked; and the
+ * STATEMENT line is left out when the statement names one.  Mere mentions
+ * of a name, as in hints, are kept.  This covers what PostgreSQL writes; it
+ * is no parser, and cannot see every way of spelling a statement.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <ctype.h>
 
 #include "lib/stringinfo.h"
 #include "tcop/tcopprot.h"
@@ -33,20 +37,71 @@
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
-static const char *const secret_settings[] = {
-	"iai.secret_key", "iai.session_token", "iai.secret_id"
-};
+/* The names of the credential settings, after "iai.". */
+static const char *const secret_names[] = {"secret_key", "session_token", "secret_id"};
 
-/* First case-insensitive (ASCII) occurrence of needle in haystack. */
+/* Skip spaces, newlines and SQL comments. */
 static const char *
-find_ci(const char *haystack, const char *needle)
+skip_blanks(const char *p)
 {
-	size_t		n = strlen(needle);
+	for (;;)
+	{
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (p[0] == '-' && p[1] == '-')
+			p += strcspn(p, "\n");
+		else if (p[0] == '/' && p[1] == '*')
+		{
+			const char *e = strstr(p + 2, "*/");
 
-	for (; *haystack; haystack++)
-		if (pg_strncasecmp(haystack, needle, n) == 0)
-			return haystack;
-	return NULL;
+			p = e ? e + 2 : p + strlen(p);
+		}
+		else
+			return p;
+	}
+}
+
+/*
+ * Length of a credential setting's name at p ("iai.secret_key", any case,
+ * blanks allowed around the dot), or 0.
+ */
+static size_t
+secret_name_at(const char *p)
+{
+	const char *q;
+
+	if (pg_strncasecmp(p, "iai", 3) != 0)
+		return 0;
+	q = skip_blanks(p + 3);
+	if (*q != '.')
+		return 0;
+	q = skip_blanks(q + 1);
+	for (size_t i = 0; i < lengthof(secret_names); i++)
+	{
+		size_t		n = strlen(secret_names[i]);
+
+		if (pg_strncasecmp(q, secret_names[i], n) == 0 &&
+			!(isalnum((unsigned char) q[n]) || q[n] == '_'))
+			return (q + n) - p;
+	}
+	return 0;
+}
+
+/*
+ * Whether, after a credential setting's name at p (quoted if the name was),
+ * a value follows: "= ...", "TO ...", "changed to ...", or, after a quoted
+ * name, ", ..." (set_config) or ": ...".
+ */
+static bool
+value_follows(const char *p, bool quoted)
+{
+	if (quoted)
+		p++;
+	p = skip_blanks(p);
+	if (*p == '=' || pg_strncasecmp(p, "changed to", 10) == 0 ||
+		(pg_strncasecmp(p, "to", 2) == 0 && !isalnum((unsigned char) p[2])))
+		return true;
+	return quoted && (*p == ',' || *p == ':');
 }
 
 static bool
@@ -54,8 +109,8 @@ names_a_secret(const char *text)
 {
 	if (text == NULL)
 		return false;
-	for (size_t i = 0; i < lengthof(secret_settings); i++)
-		if (find_ci(text, secret_settings[i]) != NULL)
+	for (; *text; text++)
+		if (secret_name_at(text) > 0)
 			return true;
 	return false;
 }
@@ -74,26 +129,9 @@ secret_values(const char **values)
 }
 
 /*
- * Whether, after a credential setting's name at p (quoted if the name was),
- * a value follows on the line.
- */
-static bool
-value_follows(const char *p, bool quoted)
-{
-	if (quoted)
-		p++;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p == '=' || pg_strncasecmp(p, "to ", 3) == 0 || pg_strncasecmp(p, "to'", 3) == 0 ||
-		pg_strncasecmp(p, "changed to", 10) == 0)
-		return true;
-	return quoted && (*p == ',' || *p == ':');
-}
-
-/*
  * text with secret values masked and, where a value follows a credential
- * setting's name, the rest of that line masked.  NULL if nothing needed
- * masking.
+ * setting's name, everything after the name masked.  NULL if nothing
+ * needed masking.
  */
 static char *
 redacted(const char *text, const char **values, int nvalues)
@@ -107,33 +145,30 @@ redacted(const char *text, const char **values, int nvalues)
 	initStringInfo(&out);
 	while (*p)
 	{
+		size_t		n;
 		bool		matched = false;
 
 		for (int i = 0; i < nvalues && !matched; i++)
 		{
-			size_t		n = strlen(values[i]);
+			size_t		vlen = strlen(values[i]);
 
-			if (strncmp(p, values[i], n) == 0)
+			if (strncmp(p, values[i], vlen) == 0)
 			{
 				appendStringInfoString(&out, MASK);
-				p += n;
+				p += vlen;
 				matched = changed = true;
 			}
 		}
-		for (size_t i = 0; i < lengthof(secret_settings) && !matched; i++)
+		if (!matched && (n = secret_name_at(p)) > 0)
 		{
-			size_t		n = strlen(secret_settings[i]);
-			bool		quoted;
+			bool		quoted = p > text && (p[-1] == '"' || p[-1] == '\'') &&
+				p[n] == p[-1];
 
-			if (pg_strncasecmp(p, secret_settings[i], n) != 0)
-				continue;
-			quoted = p > text && (p[-1] == '"' || p[-1] == '\'') && p[n] == p[-1];
 			if (value_follows(p + n, quoted))
 			{
 				appendBinaryStringInfo(&out, p, n + (quoted ? 1 : 0));
 				appendStringInfoString(&out, " " MASK);
-				while (*p && *p != '\n')
-					p++;
+				p += strlen(p);
 				matched = changed = true;
 			}
 		}
@@ -160,7 +195,7 @@ redact_field(char **field, const char **values, int nvalues)
 static void
 redact_hook(ErrorData *edata)
 {
-	const char *values[lengthof(secret_settings)];
+	const char *values[lengthof(secret_names)];
 	int			nvalues = secret_values(values);
 	MemoryContext old = MemoryContextSwitchTo(ErrorContext);
 

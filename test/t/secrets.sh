@@ -22,6 +22,8 @@ SET iai.secret_key = 'NewSecretValueBySET000001';
 SELECT set_config('iai.session_token', 'NewTokenValueBySetConfig01', false);
 ALTER SYSTEM SET iai.secret_key = 'NewSecretValueAlterSystem01';
 ALTER SYSTEM SET iai.session_token TO 'NewTokenValueAlterSystem01';
+SET iai /* spaced */ . secret_key
+    = 'NewSecretValueSpelledOdd01';
 SELECT pg_reload_conf();
 SELECT pg_sleep(1);
 SELECT iai_delete_person_from_group('nobody', 'nogroup');
@@ -51,7 +53,7 @@ secrets=(
 	mock-session-token-0002 iaiAcceptanceSecretKeyEXAMPLE000
 	mockIniFileSecretKey0000000000003 debug-token-never-shown
 	NewSecretValueBySET000001 NewTokenValueBySetConfig01
-	NewSecretValueAlterSystem01 NewTokenValueAlterSystem01
+	NewSecretValueAlterSystem01 NewTokenValueAlterSystem01 NewSecretValueSpelledOdd01
 )
 for s in "${secrets[@]}"; do
 	is "$(grep -c -- "$s" "$log" || true)" "0" "no '$s' in the other $(wc -l < "$log") log lines"
