@@ -3,6 +3,9 @@
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION iai UPDATE TO '1.1'" to load this file. \quit
 
+-- Who enqueued: a role name as text (a name column takes 64 bytes a row).
+ALTER TABLE @extschema@.iai_queue ALTER COLUMN enqueued_by TYPE pg_catalog.text;
+
 -- Monitoring: what the calls did, per action (needs shared_preload_libraries).
 CREATE FUNCTION @extschema@.iai_stats(
     OUT action pg_catalog.text,

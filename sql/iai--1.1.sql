@@ -44,7 +44,7 @@ CREATE TABLE @extschema@.iai_queue (
     in_doubt pg_catalog.bool NOT NULL DEFAULT false,
     next_attempt_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     enqueued_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    enqueued_by pg_catalog.name NOT NULL,
+    enqueued_by pg_catalog.text NOT NULL,
     last_attempt_at pg_catalog.timestamptz,
     done_at pg_catalog.timestamptz,
     request_id pg_catalog.text,
