@@ -5,13 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# An environment the server must run with (test/asan): apply it first.
-if [ -n "${IAI_CLUSTER_ENV:-}" ]; then
-	. test/t/tap.sh >/dev/null
-	printf '%s\n' "$IAI_CLUSTER_ENV" > "$PG_CLUSTER_CONF_ROOT/$PGVERSION/regress/environment"
-	restart_cluster
-fi
-
 if ! make -s installcheck; then
 	[ -f regression.diffs ] && cat regression.diffs
 	exit 1

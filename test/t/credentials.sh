@@ -8,11 +8,10 @@ set -euo pipefail
 cluster_env="$PG_CLUSTER_CONF_ROOT/$PGVERSION/regress/environment"
 home=$(mktemp -d /tmp/iai-home.XXXXXX)
 chown postgres: "$home"
-# keep whatever environment the run started the server with (test/asan)
-trap 'rm -rf "$home"; printf "%s\n" "${IAI_CLUSTER_ENV:-}" > "$cluster_env"; restart_cluster' EXIT
+trap 'rm -rf "$home"; : > "$cluster_env"; restart_cluster' EXIT
 
 restart_with_env() {
-	printf '%s\n' "${IAI_CLUSTER_ENV:-}" "$@" > "$cluster_env"
+	printf '%s\n' "$@" > "$cluster_env"
 	restart_cluster
 }
 
