@@ -67,7 +67,11 @@ static struct
 	bool		too_large;
 } rbuf;
 
-/* Where the last complete answer came from, and when (monotonic ns). */
+/*
+ * Where the last complete answer came from, and when (monotonic ns).  The
+ * strings are kept across calls and copied again only when they change.
+ */
+static bool conn_ready = false;
 static char *ready_url = NULL;
 static char *ready_ca = NULL;
 static int64 ready_since = 0;
@@ -130,10 +134,22 @@ same_text(const char *a, const char *b)
 static void
 note_ready(const HttpRequest *req, bool ready)
 {
-	free(ready_url);
-	free(ready_ca);
-	ready_url = ready ? strdup(req->url) : NULL;
-	ready_ca = (ready && req->ca_file) ? strdup(req->ca_file) : NULL;
+	conn_ready = false;
+	if (!ready)
+		return;
+	if (ready_url == NULL || strcmp(ready_url, req->url) != 0)
+	{
+		free(ready_url);
+		ready_url = strdup(req->url);
+	}
+	if (!same_text(ready_ca, req->ca_file))
+	{
+		free(ready_ca);
+		ready_ca = req->ca_file ? strdup(req->ca_file) : NULL;
+	}
+	/* a failed copy only costs the "connection ready" hint */
+	conn_ready = ready_url != NULL &&
+		(req->ca_file == NULL || ready_ca != NULL);
 	ready_since = monotonic_ns();
 }
 
@@ -141,7 +157,7 @@ bool
 http_connection_ready(const char *url, const char *ca_file)
 {
 	/* a little short of libcurl's own limit, so both agree */
-	return ready_url != NULL && same_text(ready_url, url) &&
+	return conn_ready && same_text(ready_url, url) &&
 		same_text(ready_ca, ca_file) &&
 		monotonic_ns() - ready_since < (MAX_IDLE_CONNECTION_S - 5) * NS_PER_S;
 }
