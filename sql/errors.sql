@@ -97,12 +97,14 @@ SELECT count(*) AS requests, count(DISTINCT request_id) AS distinct_ids FROM moc
 
 \x on
 -- Credentials the service rejects, for real (the mock verifies them).
+SET iai.secret_id = 'AKIDmockPermanentKey000000000000000001';
 SET iai.secret_key = 'mockPermanentSecretKey0000000000X';
 SELECT * FROM mock.try($$SELECT iai_delete_person_from_group('1001', 'TencentShenZhenEmployee')$$);
-RESET iai.secret_key;
 SET iai.secret_id = 'AKIDmockNoSuchKey00000000000000000000';
+SET iai.secret_key = 'mockPermanentSecretKey00000000001';
 SELECT * FROM mock.try($$SELECT iai_delete_person_from_group('1001', 'TencentShenZhenEmployee')$$);
 RESET iai.secret_id;
+RESET iai.secret_key;
 -- an STS key without its token
 SET iai.secret_id = 'AKIDmockTemporaryKey000000000000000002';
 SET iai.secret_key = 'mockTemporarySecretKey00000000002';
@@ -124,7 +126,9 @@ SELECT mock.fault('tamper_host');
 SELECT state, message FROM mock.try($$SELECT iai_delete_person_from_group('1001', 'TencentShenZhenEmployee')$$);
 SELECT mock.state() -> 'TencentShenZhenEmployee' AS still_in_group;
 
--- Missing credentials name what to set.
+-- Missing credentials name what to set.  (With nothing preloaded, the
+-- test cluster keeps its credentials in the server's environment, where
+-- they are found instead: see errors_1.out.)
 SET iai.secret_id = '';
 SET iai.secret_key = '';
 SELECT * FROM mock.try($$SELECT iai_delete_person_from_group('1001', 'TencentShenZhenEmployee')$$);

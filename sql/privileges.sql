@@ -12,6 +12,8 @@ CREATE TRIGGER hr_people_iai AFTER DELETE ON hr_people FOR EACH ROW
     EXECUTE FUNCTION iai_delete_person_trigger('employee_id', 'TencentShenZhenEmployee');
 GRANT SELECT, DELETE ON hr_people TO iai_reader;
 
+-- (with nothing preloaded, the iai.* settings exist once a session loads iai)
+LOAD 'iai';
 SET ROLE iai_app;
 -- No EXECUTE for PUBLIC.
 SELECT iai_delete_person_from_group('1003', 'TencentShenZhenEmployee');
@@ -74,7 +76,7 @@ SET iai.language = 'fr-FR';
 
 -- Superusers see the settings as usual.
 SELECT name, context FROM pg_settings WHERE name LIKE 'iai.%' ORDER BY 1;
-SHOW iai.secret_id;
+SELECT current_setting('iai.secret_id') IS NOT NULL AS superuser_reads_secret_id;
 
 REVOKE EXECUTE ON FUNCTION iai_delete_person_from_group(text, text) FROM iai_app;
 DROP TABLE hr_people;

@@ -5,6 +5,8 @@
 --
 SELECT mock.reset();
 SELECT mock.ctl('group?id=G&persons=p1,p2,p3,p4,p5,p6,p7,p8,p9');
+-- (with nothing preloaded, the iai.* settings exist once a session loads iai)
+LOAD 'iai';
 SHOW iai.max_retries;
 
 -- Queue the faults, make one call, and report it with what the mock saw.

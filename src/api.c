@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include <time.h>
+#include <unistd.h>
 
 #include "catalog/namespace.h"
 #include "mb/pg_wchar.h"
@@ -39,14 +40,14 @@
 #define MIN_ATTEMPT_NS (50 * INT64CONST(1000000))
 
 /* What an error message needs to say which call failed. */
-typedef struct CallContext
+typedef struct CallInfo
 {
 	const char *action;
 	const char *person;			/* NULL when the action has none */
 	const char *group;
 	const char *url;
 	int			attempts;
-} CallContext;
+} CallInfo;
 
 /* ---- input checks: the service's own rules, applied before sending ---- */
 
@@ -191,7 +192,7 @@ typedef struct Attempt
 /* ---- errors after sending ---- */
 
 static int
-ctx_detail(const CallContext *ctx, const char *request_id)
+ctx_detail(const CallInfo *ctx, const char *request_id, const char *transport)
 {
 	StringInfoData buf;
 
@@ -204,6 +205,8 @@ ctx_detail(const CallContext *ctx, const char *request_id)
 	if (ctx->group)
 		appendStringInfo(&buf, ", GroupId: %s", ctx->group);
 	appendStringInfo(&buf, ". Endpoint: %s, attempts: %d.", ctx->url, ctx->attempts);
+	if (transport != NULL && transport[0] != '\0')
+		appendStringInfo(&buf, " libcurl: %s.", transport);
 	return errdetail_internal("%s", buf.data);
 }
 
@@ -220,29 +223,58 @@ excerpt(const char *body, size_t len)
 	return s;
 }
 
+/*
+ * A failure to get an answer, in our own words: libcurl's wording changes
+ * between its versions, so it goes to DETAIL and nothing may depend on it.
+ */
 static void
-raise_transport_error(const CallContext *ctx, const HttpResponse *resp)
+raise_transport_error(const CallInfo *ctx, const HttpResponse *resp)
 {
-	int			sqlstate;
-	const char *what;
+	int			sqlstate = ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION;
+	char	   *what;
 	const char *hint = NULL;
+	const char *system_ca;
 
 	switch (resp->outcome)
 	{
 		case HTTP_RESOLVE_FAILED:
-			sqlstate = ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION;
-			what = "could not resolve the IAI endpoint's host name";
+			what = "could not resolve the host name of the IAI endpoint";
 			hint = "Check iai.endpoint and the server's DNS configuration.";
 			break;
 		case HTTP_CONNECT_FAILED:
-			sqlstate = ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION;
 			what = "could not connect to the IAI endpoint";
 			hint = "Check iai.endpoint and that the database server may reach it.";
 			break;
+		case HTTP_TLS_UNTRUSTED:
+			what = "the IAI endpoint's TLS certificate is not issued by a trusted CA";
+			hint = "Set iai.ca_file to a file holding the CA that issued it, if that CA is to be trusted.";
+			break;
+		case HTTP_TLS_UNVERIFIED:
+			what = "could not verify the IAI endpoint's TLS certificate";
+			hint = "The certificate must be valid now, for the host name in iai.endpoint, and issued by a CA the server trusts (see iai.ca_file).";
+			break;
+		case HTTP_CA_UNREADABLE:
+			system_ca = http_default_ca_file();
+			if (iai_ca_file[0] != '\0')
+			{
+				what = psprintf("could not read CA file \"%s\" named by iai.ca_file",
+								iai_ca_file);
+				hint = "It must be a readable file of PEM certificates; set iai.ca_file to '' to use the system's trusted certificates.";
+			}
+			else if (system_ca != NULL && access(system_ca, R_OK) != 0)
+			{
+				what = psprintf("system CA certificate file \"%s\" is missing",
+								system_ca);
+				hint = "Install the ca-certificates package, or set iai.ca_file to a file of trusted CA certificates.";
+			}
+			else
+			{
+				what = "could not read the system's CA certificates";
+				hint = "Install the ca-certificates package, or set iai.ca_file to a file of trusted CA certificates.";
+			}
+			break;
 		case HTTP_TLS_FAILED:
-			sqlstate = ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION;
-			what = "TLS connection to the IAI endpoint failed";
-			hint = "The endpoint's certificate must be valid for its host name and issued by a CA the server trusts (see iai.ca_file).";
+			what = "could not establish a TLS connection to the IAI endpoint";
 			break;
 		case HTTP_TIMED_OUT:
 			sqlstate = ERRCODE_CONNECTION_FAILURE;
@@ -255,7 +287,8 @@ raise_transport_error(const CallContext *ctx, const HttpResponse *resp)
 			break;
 		case HTTP_TOO_LARGE:
 			sqlstate = ERRCODE_PROTOCOL_VIOLATION;
-			what = "the IAI endpoint's answer is too large";
+			what = psprintf("the IAI endpoint's answer is larger than %d bytes",
+							MAX_RESPONSE_BYTES);
 			break;
 		default:
 			sqlstate = ERRCODE_CONNECTION_EXCEPTION;
@@ -264,18 +297,16 @@ raise_transport_error(const CallContext *ctx, const HttpResponse *resp)
 	}
 	ereport(ERROR,
 			(errcode(sqlstate),
-			 errmsg("%s: %s", what, resp->message),
-			 ctx_detail(ctx, NULL),
+			 errmsg_internal("%s", what),
+			 ctx_detail(ctx, NULL, resp->message),
 			 hint ? errhint("%s", hint) : 0));
 }
 
 /* Raise the error an unsuccessful attempt stands for. */
-static void
-raise_attempt(const CallContext *ctx, const Attempt *a)
-pg_attribute_noreturn();
+pg_noreturn static void raise_attempt(const CallInfo *ctx, const Attempt *a);
 
 static void
-raise_attempt(const CallContext *ctx, const Attempt *a)
+raise_attempt(const CallInfo *ctx, const Attempt *a)
 {
 	switch (a->outcome)
 	{
@@ -286,7 +317,7 @@ raise_attempt(const CallContext *ctx, const Attempt *a)
 				ereport(ERROR,
 						(errcode(ec.sqlstate),
 						 errmsg_internal("%s: %s", a->code, a->message),
-						 ctx_detail(ctx, a->request_id),
+						 ctx_detail(ctx, a->request_id, NULL),
 						 ec.hint ? errhint("%s", ec.hint) : 0));
 			}
 			break;
@@ -297,7 +328,7 @@ raise_attempt(const CallContext *ctx, const Attempt *a)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("the IAI endpoint answered HTTP %ld instead of 200", a->http.status),
-					 ctx_detail(ctx, NULL),
+					 ctx_detail(ctx, NULL, NULL),
 					 a->http.body_len > 0 ? errhint("The answer began: %s",
 													excerpt(a->http.body, a->http.body_len)) : 0));
 			break;
@@ -305,7 +336,7 @@ raise_attempt(const CallContext *ctx, const Attempt *a)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("the IAI endpoint's answer is unusable: %s", a->problem),
-					 ctx_detail(ctx, NULL),
+					 ctx_detail(ctx, NULL, NULL),
 					 a->http.body_len > 0 ? errhint("The answer began: %s",
 													excerpt(a->http.body, a->http.body_len)) : 0));
 			break;
@@ -437,7 +468,7 @@ typedef struct SignedRequest
 
 /* Sign body for timestamp and build the headers that carry it. */
 static void
-sign_request(const CallContext *ctx, const IaiCredentials *creds,
+sign_request(const CallInfo *ctx, const IaiCredentials *creds,
 			 const char *body, size_t body_len, int64 timestamp, SignedRequest *sr)
 {
 	const IaiEndpoint *ep = iai_endpoint();
@@ -485,7 +516,7 @@ sign_request(const CallContext *ctx, const IaiCredentials *creds,
 
 /* One signed POST, timestamped now, limited to timeout_ms; fills resp. */
 static void
-send_signed(const CallContext *ctx, const IaiCredentials *creds,
+send_signed(const CallInfo *ctx, const IaiCredentials *creds,
 			const char *body, size_t body_len, long timeout_ms,
 			HttpResponse *resp)
 {
@@ -518,6 +549,9 @@ worth_retrying(const Attempt *a)
 		case ATTEMPT_TRANSPORT:
 			/* a certificate or size problem will be the same next time */
 			return a->http.outcome != HTTP_TLS_FAILED &&
+				a->http.outcome != HTTP_TLS_UNTRUSTED &&
+				a->http.outcome != HTTP_TLS_UNVERIFIED &&
+				a->http.outcome != HTTP_CA_UNREADABLE &&
 				a->http.outcome != HTTP_TOO_LARGE;
 		case ATTEMPT_HTTP_STATUS:
 			return true;
@@ -566,7 +600,7 @@ backoff_ns(int n, const Attempt *a)
 
 /* Count one attempt's request in iai_stats. */
 static void
-count_request(const CallContext *ctx, const Attempt *a, int64 throttle_wait_ns)
+count_request(const CallInfo *ctx, const Attempt *a, int64 throttle_wait_ns)
 {
 	IaiRequestOutcome outcome;
 
@@ -591,7 +625,7 @@ count_request(const CallContext *ctx, const Attempt *a, int64 throttle_wait_ns)
  * *a is left describing the last attempt.
  */
 static void
-run_attempts(CallContext *ctx, const IaiCredentials *creds, const char *body,
+run_attempts(CallInfo *ctx, const IaiCredentials *creds, const char *body,
 			 size_t body_len, int flags, bool delete_action, Attempt *a)
 {
 	bool		ambiguous = false;
@@ -646,7 +680,7 @@ run_attempts(CallContext *ctx, const IaiCredentials *creds, const char *body,
 
 /* Count and log a finished call; error is the message it failed with. */
 static void
-report_call(const CallContext *ctx, const Attempt *a, int64 start_ns, const char *error)
+report_call(const CallInfo *ctx, const Attempt *a, int64 start_ns, const char *error)
 {
 	IaiCallReport r;
 
@@ -673,7 +707,7 @@ iai_api_call(const char *action, Jsonb *params, int flags, IaiResult *result)
 {
 	MemoryContext callcxt;
 	MemoryContext oldcxt;
-	CallContext *ctx;
+	CallInfo *ctx;
 	Attempt    *a;
 	IaiCredentials creds;
 	char	   *body;
@@ -691,7 +725,7 @@ iai_api_call(const char *action, Jsonb *params, int flags, IaiResult *result)
 									ALLOCSET_SMALL_SIZES);
 	oldcxt = MemoryContextSwitchTo(callcxt);
 
-	ctx = palloc0(sizeof(CallContext));
+	ctx = palloc0(sizeof(CallInfo));
 	a = palloc0(sizeof(Attempt));
 	delete_action = strcmp(action, IAI_ACTION_DELETE_PERSON_FROM_GROUP) == 0;
 	ctx->action = action;
@@ -744,7 +778,7 @@ line(const char *item, const char *value)
 List *
 iai_describe_request(const char *action, Jsonb *params, int64 timestamp)
 {
-	CallContext ctx = {0};
+	CallInfo ctx = {0};
 	IaiCredentials creds;
 	SignedRequest sr;
 	char	   *body;

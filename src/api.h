@@ -12,6 +12,8 @@
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 
+#include "compat.h"
+
 #define IAI_SERVICE "iai"
 #define IAI_VERSION "2018-03-01"
 #define IAI_ACTION_DELETE_PERSON_FROM_GROUP "DeletePersonFromGroup"
@@ -33,8 +35,8 @@ typedef struct IaiResult
  * Raise, before sending, the error the service would give for bad input;
  * param names the id whose rules the hint should recall, or is NULL.
  */
-extern void iai_input_error(const char *code, const char *message,
-							const char *param) pg_attribute_noreturn();
+pg_noreturn extern void iai_input_error(const char *code, const char *message,
+										const char *param);
 
 /* Raise the API's own error for an invalid PersonId/GroupId (NULL is missing). */
 extern void iai_check_id(const char *param, const char *value);

@@ -41,6 +41,18 @@ iai_pin_search_path(void)
 #define iai_guc_free(p) free(p)
 #endif
 
+/*
+ * PostgreSQL 18 marks functions that do not return with a prefix
+ * (pg_noreturn) and dropped the postfix pg_attribute_noreturn().
+ */
+#ifndef pg_noreturn
+#if defined(__GNUC__) || defined(__SUNPRO_C)
+#define pg_noreturn __attribute__((noreturn))
+#else
+#define pg_noreturn
+#endif
+#endif
+
 #if PG_VERSION_NUM < 150001
 /* The set-returning function setup PostgreSQL 15.1 made a library call. */
 static inline void

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <openssl/x509_vfy.h>
 
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -198,11 +199,34 @@ classify(CURLcode rc)
 			return HTTP_CONNECT_FAILED;
 		case CURLE_OPERATION_TIMEDOUT:
 			return HTTP_TIMED_OUT;
-		case CURLE_SSL_CONNECT_ERROR:
 		case CURLE_PEER_FAILED_VERIFICATION:
+			{
+				long		verify = 0;
+
+				/*
+				 * OpenSSL's verdict on the chain tells an unknown issuer
+				 * apart; what else failed (the host name, say) libcurl
+				 * reports differently from version to version.
+				 */
+				curl_easy_getinfo(easy, CURLINFO_SSL_VERIFYRESULT, &verify);
+				switch (verify)
+				{
+					case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+					case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+					case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+					case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+					case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+					case X509_V_ERR_CERT_UNTRUSTED:
+						return HTTP_TLS_UNTRUSTED;
+					default:
+						return HTTP_TLS_UNVERIFIED;
+				}
+			}
+		case CURLE_SSL_CACERT_BADFILE:
+			return HTTP_CA_UNREADABLE;
+		case CURLE_SSL_CONNECT_ERROR:
 		case CURLE_SSL_CERTPROBLEM:
 		case CURLE_SSL_CIPHER:
-		case CURLE_SSL_CACERT_BADFILE:
 		case CURLE_SSL_ENGINE_NOTFOUND:
 		case CURLE_SSL_ENGINE_SETFAILED:
 		case CURLE_SSL_ENGINE_INITFAILED:
@@ -323,6 +347,18 @@ run_transfer(void)
 	return result;
 }
 
+const char *
+http_default_ca_file(void)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+#if LIBCURL_VERSION_NUM >= 0x074600
+	if (v != NULL && v->age >= CURLVERSION_SEVENTH)
+		return v->cainfo;
+#endif
+	return NULL;
+}
+
 void
 http_post(const HttpRequest *req, HttpResponse *resp)
 {
@@ -399,10 +435,7 @@ http_post(const HttpRequest *req, HttpResponse *resp)
 	else
 		resp->outcome = classify(rc);
 
-	if (resp->outcome == HTTP_TOO_LARGE)
-		snprintf(resp->message, sizeof(resp->message),
-				 "the answer exceeds %zu bytes", req->max_response);
-	else if (resp->outcome != HTTP_DONE)
+	if (resp->outcome != HTTP_DONE && resp->outcome != HTTP_TOO_LARGE)
 		snprintf(resp->message, sizeof(resp->message), "%s",
 				 errbuf[0] ? errbuf : curl_easy_strerror(rc));
 

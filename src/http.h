@@ -19,7 +19,11 @@ typedef enum HttpOutcome
 	HTTP_DONE = 0,				/* a complete answer arrived (any status) */
 	HTTP_RESOLVE_FAILED,		/* host name not found */
 	HTTP_CONNECT_FAILED,		/* TCP connect refused or unreachable */
-	HTTP_TLS_FAILED,			/* handshake or certificate verification */
+	HTTP_TLS_FAILED,			/* TLS handshake */
+	HTTP_TLS_UNTRUSTED,			/* certificate not issued by a trusted CA */
+	HTTP_TLS_UNVERIFIED,		/* certificate refused otherwise (host name,
+								 * validity period, ...) */
+	HTTP_CA_UNREADABLE,			/* the CA file could not be read */
 	HTTP_TIMED_OUT,				/* iai.timeout_ms or connect timeout hit */
 	HTTP_CONNECTION_LOST,		/* reset or closed before a full answer */
 	HTTP_TOO_LARGE,				/* answer longer than max_response */
@@ -51,10 +55,14 @@ typedef struct HttpResponse
 	long		new_connections;	/* connections opened for this transfer */
 	double		setup_ms;		/* from the start until the request went out */
 	double		elapsed_ms;
-	char		message[320];	/* libcurl's explanation of a failure */
+	char		message[320];	/* libcurl's explanation of a failure, in its
+								 * own words: they change between versions */
 } HttpResponse;
 
 extern void http_post(const HttpRequest *req, HttpResponse *resp);
+
+/* libcurl's built-in CA bundle path (used when ca_file is empty), or NULL. */
+extern const char *http_default_ca_file(void);
 
 /*
  * Whether a request to url, verified with ca_file, will most likely go out

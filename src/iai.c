@@ -18,6 +18,8 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/varlena.h"
 #include "utils/jsonb.h"
 
 #include "api.h"
@@ -37,6 +39,36 @@ PG_FUNCTION_INFO_V1(iai_call);
 PG_FUNCTION_INFO_V1(iai_delete_person_from_group);
 PG_FUNCTION_INFO_V1(iai_debug_request);
 
+/*
+ * Whether a *_preload_libraries setting names this library: then every
+ * session of its scope loads it before running any query.
+ */
+static bool
+preloaded_by(const char *setting)
+{
+	const char *value = GetConfigOption(setting, true, false);
+	char	   *raw;
+	List	   *names;
+	ListCell   *lc;
+	bool		found = false;
+
+	if (value == NULL || value[0] == '\0')
+		return false;
+	raw = pstrdup(value);
+	if (!SplitDirectoriesString(raw, ',', &names))
+		return false;
+	foreach(lc, names)
+	{
+		char	   *name = lfirst(lc);
+		char	   *sep = last_dir_separator(name);
+		char	   *base = sep ? sep + 1 : name;
+
+		if (strcmp(base, "iai") == 0 || strcmp(base, "iai" DLSUFFIX) == 0)
+			found = true;
+	}
+	return found;
+}
+
 void
 _PG_init(void)
 {
@@ -44,6 +76,9 @@ _PG_init(void)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYSTEM_ERROR),
 				 errmsg("could not initialise libcurl")));
+	iai_loaded_at_start = process_shared_preload_libraries_in_progress ||
+		preloaded_by("session_preload_libraries") ||
+		preloaded_by("local_preload_libraries");
 	iai_define_settings();
 	iai_install_redaction();
 	if (process_shared_preload_libraries_in_progress)

@@ -177,15 +177,16 @@ require_worker(void)
 	if (iai_shared == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("no iai background worker is configured, so queued calls would never be sent"),
-				 errhint("Add iai to shared_preload_libraries and set iai.database_name = '%s' (both need a restart), or use the synchronous iai_delete_person_from_group().",
+				 errmsg("cannot queue calls because iai is not preloaded"),
+				 errdetail("Queued calls are sent by a background worker, which only a library in shared_preload_libraries can start."),
+				 errhint("Add iai to shared_preload_libraries, set iai.database_name = '%s' and restart the server, or use the synchronous iai_delete_person_from_group().",
 						 db)));
 	if (strcmp(db, iai_database_name) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the iai background worker serves database \"%s\", not \"%s\"",
 						iai_database_name, db),
-				 errhint("Set iai.database_name = '%s' (needs a restart), or use the synchronous iai_delete_person_from_group().",
+				 errhint("Set iai.database_name = '%s' and reload the configuration, or use the synchronous iai_delete_person_from_group().",
 						 db)));
 	if (iai_worker_pid() == 0)
 		ereport(WARNING,

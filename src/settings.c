@@ -115,22 +115,78 @@ check_header_text(const char *name, const char *value, bool secret)
 	return true;
 }
 
+/*
+ * Whether each credential setting's value came from the configuration
+ * files or the server's command line.  Until the library is loaded, such a
+ * value is an ordinary placeholder that every role can read, so it is used
+ * only when the library is loaded before any query runs (see
+ * iai_resolve_credentials).  The source travels as the value's "extra", so
+ * SET, RESET and transaction rollback keep it right.
+ */
+typedef enum
+{
+	SECRET_ID,
+	SECRET_KEY,
+	SESSION_TOKEN,
+	NUM_SECRETS
+} SecretSetting;
+
+static const char *const secret_names[NUM_SECRETS] = {
+	"iai.secret_id", "iai.secret_key", "iai.session_token"
+};
+static bool secret_server_wide[NUM_SECRETS];
+
+bool		iai_loaded_at_start = false;
+
+static bool
+check_secret(SecretSetting which, char **newval, void **extra, GucSource source)
+{
+	bool	   *server_wide;
+
+	if (!check_header_text(secret_names[which], *newval, true))
+		return false;
+	server_wide = iai_guc_malloc(sizeof(bool));
+	if (server_wide == NULL)
+		return false;
+	*server_wide = (source == PGC_S_FILE || source == PGC_S_ARGV);
+	*extra = server_wide;
+	return true;
+}
+
 static bool
 check_secret_id(char **newval, void **extra, GucSource source)
 {
-	return check_header_text("iai.secret_id", *newval, true);
+	return check_secret(SECRET_ID, newval, extra, source);
 }
 
 static bool
 check_secret_key(char **newval, void **extra, GucSource source)
 {
-	return check_header_text("iai.secret_key", *newval, true);
+	return check_secret(SECRET_KEY, newval, extra, source);
 }
 
 static bool
 check_session_token(char **newval, void **extra, GucSource source)
 {
-	return check_header_text("iai.session_token", *newval, true);
+	return check_secret(SESSION_TOKEN, newval, extra, source);
+}
+
+static void
+assign_secret_id(const char *newval, void *extra)
+{
+	secret_server_wide[SECRET_ID] = extra && *(bool *) extra;
+}
+
+static void
+assign_secret_key(const char *newval, void *extra)
+{
+	secret_server_wide[SECRET_KEY] = extra && *(bool *) extra;
+}
+
+static void
+assign_session_token(const char *newval, void *extra)
+{
+	secret_server_wide[SESSION_TOKEN] = extra && *(bool *) extra;
 }
 
 static bool
@@ -323,7 +379,7 @@ iai_define_settings(void)
 							   "",
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY,
-							   check_secret_id, NULL, NULL);
+							   check_secret_id, assign_secret_id, NULL);
 
 	DefineCustomStringVariable("iai.secret_key",
 							   "Tencent Cloud SecretKey used to sign requests.",
@@ -332,7 +388,7 @@ iai_define_settings(void)
 							   "",
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY,
-							   check_secret_key, NULL, NULL);
+							   check_secret_key, assign_secret_key, NULL);
 
 	DefineCustomStringVariable("iai.session_token",
 							   "Token of temporary (STS) credentials, sent as X-TC-Token.",
@@ -341,7 +397,7 @@ iai_define_settings(void)
 							   "",
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY,
-							   check_session_token, NULL, NULL);
+							   check_session_token, assign_session_token, NULL);
 
 	DefineCustomStringVariable("iai.region",
 							   "Region sent as X-TC-Region; empty sends none.",
@@ -406,12 +462,16 @@ iai_define_settings(void)
 							0,
 							NULL, NULL, NULL);
 
+	/*
+	 * Not PGC_POSTMASTER: a library loaded after startup may not define such
+	 * a setting.  The worker follows a change at reload.
+	 */
 	DefineCustomStringVariable("iai.database_name",
 							   "Database whose iai_queue the background worker delivers.",
-							   NULL,
+							   "Used only when iai is in shared_preload_libraries.",
 							   &iai_database_name,
 							   "postgres",
-							   PGC_POSTMASTER,
+							   PGC_SIGHUP,
 							   0,
 							   NULL, NULL, NULL);
 
@@ -607,6 +667,28 @@ load_ini(const char *path)
 	ini_cache.valid = true;
 }
 
+/*
+ * Credentials in postgresql.conf are placeholders, readable by every role,
+ * in any session that has not loaded the library.  Use them only if the
+ * library is loaded before any query can run.
+ */
+static void
+refuse_exposed_secrets(void)
+{
+	const char *values[NUM_SECRETS] = {iai_secret_id, iai_secret_key, iai_session_token};
+
+	if (iai_loaded_at_start)
+		return;
+	for (int i = 0; i < NUM_SECRETS; i++)
+		if (nonempty(values[i]) && secret_server_wide[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+					 errmsg("%s is set in the server configuration, but iai is not preloaded",
+							secret_names[i]),
+					 errdetail("Until a session loads iai, every role can read the value of a setting from the configuration files."),
+					 errhint("Add iai to shared_preload_libraries or session_preload_libraries, or supply the credentials through the server's environment or credentials file.")));
+}
+
 void
 iai_resolve_credentials(IaiCredentials *creds)
 {
@@ -626,6 +708,7 @@ iai_resolve_credentials(IaiCredentials *creds)
 							nonempty(iai_secret_id) ? "iai.secret_id" : "iai.secret_key",
 							nonempty(iai_secret_id) ? "iai.secret_key" : "iai.secret_id"),
 					 errhint("Set both, or neither to use the server's environment or credentials file.")));
+		refuse_exposed_secrets();
 		creds->secret_id = iai_secret_id;
 		creds->secret_key = iai_secret_key;
 		creds->token = nonempty(iai_session_token) ? iai_session_token : NULL;

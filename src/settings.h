@@ -42,6 +42,13 @@ extern int	iai_queue_max_attempts;
 extern int	iai_queue_retry_interval_ms;
 extern int	iai_queue_retention_s;
 
+/*
+ * Whether this process loaded the library before running any query
+ * (shared_preload_libraries, session_preload_libraries or
+ * local_preload_libraries); set by _PG_init.
+ */
+extern bool iai_loaded_at_start;
+
 extern void iai_define_settings(void);
 extern const IaiEndpoint *iai_endpoint(void);
 

@@ -443,7 +443,7 @@ record(const QueueRow *row, const RowResult *res)
 	long		delay_ms = 0;
 	Oid			types[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BOOLOID};
 	Datum		values[7];
-	char		nulls[7] = "       ";
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	int			rc;
 
 	if (res->ok)
@@ -552,6 +552,7 @@ iai_worker_main(Datum main_arg)
 {
 	TimestampTz last_purge = 0;
 	bool		recovered = false;
+	char	   *connected_db;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	/* SIGTERM: finish with the queue tidy (see stop_if_asked) */
@@ -559,6 +560,7 @@ iai_worker_main(Datum main_arg)
 	iai_abandon_flag = &ShutdownRequestPending;
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(iai_database_name, NULL, 0);
+	connected_db = MemoryContextStrdup(TopMemoryContext, iai_database_name);
 
 	/* the queue retries, durably and visibly: one request per attempt */
 	SetConfigOption("iai.max_retries", "0", PGC_SUSET, PGC_S_OVERRIDE);
@@ -581,6 +583,14 @@ iai_worker_main(Datum main_arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			/* a worker serves one database: let the postmaster start anew */
+			if (strcmp(iai_database_name, connected_db) != 0)
+			{
+				ereport(LOG,
+						(errmsg("iai queue worker restarting: iai.database_name changed from \"%s\" to \"%s\"",
+								connected_db, iai_database_name)));
+				proc_exit(1);
+			}
 		}
 		heartbeat();
 		MemoryContextReset(worker_cxt);
