@@ -6,8 +6,19 @@
 # reads the log of everything before it, so it comes last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. test/lib.sh
 what=${1:-all}
-echo "# PostgreSQL $(psql -X -At -c 'SHOW server_version'), shared_preload_libraries = '$(psql -X -At -c 'SHOW shared_preload_libraries')'"
+preload=$(psql -X -At -c 'SHOW shared_preload_libraries')
+echo "# PostgreSQL $(psql -X -At -c 'SHOW server_version'), shared_preload_libraries = '$preload'"
+
+# Not preloaded: the mock's credentials go in the server's environment (see
+# cluster_options in test/lib.sh).
+if [ "$preload" != iai ]; then
+	printf '%s\n' "TENCENTCLOUD_SECRET_ID='$IAI_MOCK_SECRET_ID'" \
+		"TENCENTCLOUD_SECRET_KEY='$IAI_MOCK_SECRET_KEY'" \
+		> "$PG_CLUSTER_CONF_ROOT/$PGVERSION/regress/environment"
+	pg_ctlcluster "$PGVERSION" regress restart
+fi
 
 if ! make -s installcheck; then
 	[ -f regression.diffs ] && cat regression.diffs

@@ -147,15 +147,17 @@ cluster_options() {
 	local mode=${1:-preload}
 	use_pg_version
 	printf '%s\n' -t -v "$IAI_PGVERSION" -c "--locale=C.UTF-8${IAI_PGPORT:+ -p $IAI_PGPORT}"
+	# Credentials in postgresql.conf are used only when iai is preloaded
+	# (otherwise every role could read them); with nothing preloaded,
+	# test/in-cluster.sh puts them in the server's environment instead.
 	case $mode in
-	preload) printf '%s\n' -o shared_preload_libraries=iai ;;
+	preload) printf '%s\n' -o shared_preload_libraries=iai \
+		-o "iai.secret_id=$IAI_MOCK_SECRET_ID" -o "iai.secret_key=$IAI_MOCK_SECRET_KEY" ;;
 	none) ;;
 	*) echo "cluster_options: unknown mode '$mode' (preload or none)" >&2; return 1 ;;
 	esac
 	printf '%s\n' \
 		-o "iai.endpoint=http://127.0.0.1:$IAI_MOCK_HTTP_PORT" \
-		-o "iai.secret_id=$IAI_MOCK_SECRET_ID" \
-		-o "iai.secret_key=$IAI_MOCK_SECRET_KEY" \
 		-o "iai.database_name=contrib_regression" \
 		-o "iai.queue_retry_interval=200ms" \
 		-o "iai_test.mock_dir=$MOCK_DIR" \
