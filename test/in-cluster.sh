@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 . test/lib.sh
 what=${1:-all}
 preload=$(psql -X -At -c 'SHOW shared_preload_libraries')
-echo "# PostgreSQL $(psql -X -At -c 'SHOW server_version'), shared_preload_libraries = '$preload'"
+echo "# PostgreSQL $(psql -X -At -c 'SHOW server_version'), $(psql -X -At -c 'SHOW server_encoding'), shared_preload_libraries = '$preload'"
 
 # Not preloaded: the mock's credentials go in the server's environment (see
 # cluster_options in test/lib.sh).
