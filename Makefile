@@ -13,12 +13,16 @@ OBJS = \
 	src/shmem.o \
 	src/throttle.o \
 	src/queue.o \
+	src/launcher.o \
 	src/worker.o \
 	src/stats.o \
 	src/redact.o
 
 EXTENSION = iai
-DATA = sql/iai--1.0.sql sql/iai--1.1.sql sql/iai--1.0--1.1.sql
+# One install script is kept by hand (1.0) with the upgrade scripts; the
+# newest full script is made from them (see the upgrade test).
+DATA = sql/iai--1.0.sql sql/iai--1.0--1.1.sql sql/iai--1.1--1.2.sql
+DATA_built = sql/iai--1.2.sql
 PGFILEDESC = "iai - Tencent Cloud Face Recognition calls from SQL"
 
 REGRESS = setup loadmode call errors input retry trigger async stats privileges tls security upgrade
@@ -27,6 +31,10 @@ REGRESS_OPTS = --inputdir=. --load-extension=iai
 PG_CPPFLAGS = -I$(srcdir)/src
 SHLIB_LINK = -lcurl -lcrypto
 EXTRA_CLEAN = test/tc3_kat test/fuzz/answer_fuzz test/fuzz/tc3_fuzz
+
+sql/iai--1.2.sql: sql/iai--1.0.sql sql/iai--1.0--1.1.sql sql/iai--1.1--1.2.sql
+	( echo '/* iai--1.2.sql: made by "make" from the scripts below; do not edit */'; \
+	  for f in $^; do echo; echo "-- from $$f"; grep -v '^\\echo ' $$f; done ) > $@
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

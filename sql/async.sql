@@ -126,8 +126,9 @@ SELECT mock.wait_for_queue();
 SELECT params ->> 'PersonId' AS person, state, last_error_code FROM iai_queue
 WHERE params ->> 'PersonId' IN ('q3', 'q6') AND missing_ok ORDER BY id;
 
--- Transient failures are retried with backoff, then succeed: four HTTP 503
--- answers, so the fifth attempt delivers it. Each attempt is one request.
+-- An outage (four HTTP 503 answers) pauses delivery instead of spending the
+-- row's attempts: probes at growing intervals, then the fifth request
+-- delivers it, on its first counted attempt.
 SELECT mock.fault('status', '&status=503&count=4');
 SELECT iai_enqueue_delete_person_from_group('q7', 'G') > 0 AS queued;
 SELECT mock.wait_for_queue();

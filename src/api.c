@@ -47,7 +47,42 @@ typedef struct CallInfo
 	const char *group;
 	const char *url;
 	int			attempts;
+	bool		in_flight;		/* a request is being sent */
+	bool		ambiguous;		/* an earlier attempt may have taken effect */
 } CallInfo;
+
+/*
+ * Where the call being made describes its failure (see IaiFailure), and the
+ * memory context its strings go in; NULL outside iai_api_call().
+ */
+static IaiFailure *failure_sink = NULL;
+
+void		(*iai_before_send_hook) (void) = NULL;
+static MemoryContext failure_cxt = NULL;
+
+/* Describe the failure about to be raised, if anyone asked; first one wins. */
+static void
+note_failure(IaiFailureKind kind, int sqlstate, const char *code,
+			 const char *request_id, const char *message,
+			 bool retryable, bool maybe_sent, bool outage)
+{
+	IaiFailure *f = failure_sink;
+	MemoryContext old;
+
+	if (f == NULL || f->failed)
+		return;
+	old = MemoryContextSwitchTo(failure_cxt);
+	f->failed = true;
+	f->kind = kind;
+	f->sqlstate = sqlstate;
+	f->code = code ? pstrdup(code) : NULL;
+	f->request_id = request_id ? pstrdup(request_id) : NULL;
+	f->message = pstrdup(message);
+	f->retryable = retryable;
+	f->maybe_sent = maybe_sent;
+	f->outage = outage;
+	MemoryContextSwitchTo(old);
+}
 
 /* ---- input checks: the service's own rules, applied before sending ---- */
 
@@ -64,6 +99,8 @@ iai_input_error(const char *code, const char *message, const char *param)
 {
 	IaiErrorClass ec = iai_classify_error(code);
 
+	note_failure(IAI_FAILED_INPUT, ec.sqlstate, code, NULL,
+				 psprintf("%s: %s", code, message), false, false, false);
 	ereport(ERROR,
 			(errcode(ec.sqlstate),
 			 errmsg("%s: %s", code, message),
@@ -228,7 +265,8 @@ excerpt(const char *body, size_t len)
  * between its versions, so it goes to DETAIL and nothing may depend on it.
  */
 static void
-raise_transport_error(const CallInfo *ctx, const HttpResponse *resp)
+raise_transport_error(const CallInfo *ctx, const HttpResponse *resp,
+					  bool retryable, bool maybe_sent)
 {
 	int			sqlstate = ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION;
 	char	   *what;
@@ -295,6 +333,8 @@ raise_transport_error(const CallInfo *ctx, const HttpResponse *resp)
 			what = "request to the IAI endpoint failed";
 			break;
 	}
+	note_failure(IAI_FAILED_TRANSPORT, sqlstate, NULL, NULL, what,
+				 retryable, maybe_sent, true);
 	ereport(ERROR,
 			(errcode(sqlstate),
 			 errmsg_internal("%s", what),
@@ -304,38 +344,54 @@ raise_transport_error(const CallInfo *ctx, const HttpResponse *resp)
 
 /* Raise the error an unsuccessful attempt stands for. */
 pg_noreturn static void raise_attempt(const CallInfo *ctx, const Attempt *a);
+static bool worth_retrying(const Attempt *a);
+static bool maybe_took_effect(const Attempt *a);
 
 static void
 raise_attempt(const CallInfo *ctx, const Attempt *a)
 {
+	bool		retryable = worth_retrying(a);
+	bool		maybe_sent = ctx->ambiguous || maybe_took_effect(a);
+	char	   *message;
+
 	switch (a->outcome)
 	{
 		case ATTEMPT_API_ERROR:
 			{
 				IaiErrorClass ec = iai_classify_error(a->code);
 
+				message = psprintf("%s: %s", a->code, a->message);
+				note_failure(IAI_FAILED_API, ec.sqlstate, a->code, a->request_id,
+							 message, retryable, maybe_sent, ec.outage);
 				ereport(ERROR,
 						(errcode(ec.sqlstate),
-						 errmsg_internal("%s: %s", a->code, a->message),
+						 errmsg_internal("%s", message),
 						 ctx_detail(ctx, a->request_id, NULL),
 						 ec.hint ? errhint("%s", ec.hint) : 0));
 			}
 			break;
 		case ATTEMPT_TRANSPORT:
-			raise_transport_error(ctx, &a->http);
+			raise_transport_error(ctx, &a->http, retryable, maybe_sent);
 			break;
 		case ATTEMPT_HTTP_STATUS:
+			message = psprintf("the IAI endpoint answered HTTP %ld instead of 200",
+							   a->http.status);
+			note_failure(IAI_FAILED_ANSWER, ERRCODE_PROTOCOL_VIOLATION, NULL, NULL,
+						 message, retryable, maybe_sent, true);
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
-					 errmsg("the IAI endpoint answered HTTP %ld instead of 200", a->http.status),
+					 errmsg_internal("%s", message),
 					 ctx_detail(ctx, NULL, NULL),
 					 a->http.body_len > 0 ? errhint("The answer began: %s",
 													excerpt(a->http.body, a->http.body_len)) : 0));
 			break;
 		case ATTEMPT_BAD_ANSWER:
+			message = psprintf("the IAI endpoint's answer is unusable: %s", a->problem);
+			note_failure(IAI_FAILED_ANSWER, ERRCODE_PROTOCOL_VIOLATION, NULL, NULL,
+						 message, retryable, maybe_sent, true);
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
-					 errmsg("the IAI endpoint's answer is unusable: %s", a->problem),
+					 errmsg_internal("%s", message),
 					 ctx_detail(ctx, NULL, NULL),
 					 a->http.body_len > 0 ? errhint("The answer began: %s",
 													excerpt(a->http.body, a->http.body_len)) : 0));
@@ -534,7 +590,11 @@ send_signed(const CallInfo *ctx, const IaiCredentials *creds,
 	hreq.ca_file = iai_ca_file;
 	hreq.max_response = MAX_RESPONSE_BYTES;
 
+	((CallInfo *) ctx)->in_flight = true;
+	if (iai_before_send_hook)
+		iai_before_send_hook();
 	http_post(&hreq, resp);
+	((CallInfo *) ctx)->in_flight = false;
 	explicit_bzero(sr.auth, sizeof(sr.auth));
 }
 
@@ -628,7 +688,6 @@ static void
 run_attempts(CallInfo *ctx, const IaiCredentials *creds, const char *body,
 			 size_t body_len, int flags, bool delete_action, Attempt *a)
 {
-	bool		ambiguous = false;
 	int64		budget = (int64) iai_total_timeout_ms * 1000000;
 	int64		deadline = iai_now_ns() + budget;
 	/* a slot must leave time for the request itself */
@@ -658,13 +717,12 @@ run_attempts(CallInfo *ctx, const IaiCredentials *creds, const char *body,
 		if (a->outcome == ATTEMPT_API_ERROR && iai_classify_error(a->code).not_found &&
 			((flags & IAI_MISSING_OK) ||
 			 (delete_action && !(flags & IAI_WANT_RESPONSE) &&
-			  (ambiguous || a->http.sends > 1))))
+			  (ctx->ambiguous || a->http.sends > 1))))
 			a->outcome = ATTEMPT_ACCEPTED;
 		count_request(ctx, a, waited);
 		if (a->outcome == ATTEMPT_SUCCEEDED || a->outcome == ATTEMPT_ACCEPTED)
 			return;
 
-		ambiguous |= maybe_took_effect(a);
 		if (!worth_retrying(a) || ctx->attempts > iai_max_retries)
 			raise_attempt(ctx, a);
 		else
@@ -673,6 +731,7 @@ run_attempts(CallInfo *ctx, const IaiCredentials *creds, const char *body,
 
 			if (wake >= deadline)
 				raise_attempt(ctx, a);
+			ctx->ambiguous |= maybe_took_effect(a);
 			iai_wait_until(wake);
 		}
 	}
@@ -702,56 +761,83 @@ report_call(const CallInfo *ctx, const Attempt *a, int64 start_ns, const char *e
 	iai_stats_call(&r);
 }
 
+/*
+ * A failure raised during the call but not described where it was raised
+ * (credentials, settings, the rate limit's deadline, a cancel): described
+ * from its SQLSTATE.
+ */
+static void
+note_local_failure(const CallInfo *ctx, const ErrorData *edata)
+{
+	int			category = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
+	bool		outage;
+
+	/* connection, credentials, system and configuration trouble */
+	outage = category == ERRCODE_CONNECTION_EXCEPTION ||
+		category == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION ||
+		category == ERRCODE_SYSTEM_ERROR ||
+		category == ERRCODE_CONFIG_FILE_ERROR ||
+		category == ERRCODE_INSUFFICIENT_RESOURCES;
+	note_failure(IAI_FAILED_LOCAL, edata->sqlerrcode, NULL, NULL,
+				 edata->message ? edata->message : "unknown error",
+				 outage, ctx->in_flight || ctx->ambiguous, outage);
+}
+
 void
 iai_api_call(const char *action, Jsonb *params, int flags, IaiResult *result)
 {
 	MemoryContext callcxt;
 	MemoryContext oldcxt;
-	CallInfo *ctx;
+	CallInfo   *ctx;
 	Attempt    *a;
 	IaiCredentials creds;
 	char	   *body;
 	size_t		body_len;
 	bool		delete_action;
-	int64		start_ns;
+	volatile int64 start_ns = iai_now_ns();
 
 	memset(result, 0, sizeof(*result));
-	check_action(action);
-	if (!JB_ROOT_IS_OBJECT(params))
-		iai_input_error("InvalidParameter", "the parameters must be a JSON object", NULL);
+	failure_sink = &result->failure;
+	failure_cxt = CurrentMemoryContext;
 
 	/* everything below is freed at once when the call ends */
 	callcxt = AllocSetContextCreate(CurrentMemoryContext, "iai call",
 									ALLOCSET_SMALL_SIZES);
 	oldcxt = MemoryContextSwitchTo(callcxt);
-
 	ctx = palloc0(sizeof(CallInfo));
 	a = palloc0(sizeof(Attempt));
-	delete_action = strcmp(action, IAI_ACTION_DELETE_PERSON_FROM_GROUP) == 0;
 	ctx->action = action;
-	ctx->person = param_id(params, "PersonId", delete_action);
-	ctx->group = param_id(params, "GroupId", delete_action);
-	ctx->url = iai_endpoint()->url;
 
-	body = build_body(params, &body_len);
-	iai_resolve_credentials(&creds);
-
-	start_ns = iai_now_ns();
 	PG_TRY();
 	{
+		check_action(action);
+		if (!JB_ROOT_IS_OBJECT(params))
+			iai_input_error("InvalidParameter", "the parameters must be a JSON object", NULL);
+		delete_action = strcmp(action, IAI_ACTION_DELETE_PERSON_FROM_GROUP) == 0;
+		ctx->person = param_id(params, "PersonId", delete_action);
+		ctx->group = param_id(params, "GroupId", delete_action);
+		ctx->url = iai_endpoint()->url;
+		body = build_body(params, &body_len);
+		iai_resolve_credentials(&creds);
+
+		start_ns = iai_now_ns();
 		run_attempts(ctx, &creds, body, body_len, flags, delete_action, a);
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
 
-		/* count the failure, whatever raised it, then let it go on */
+		/* describe and count the failure, whatever raised it, then go on */
 		MemoryContextSwitchTo(callcxt);
 		edata = CopyErrorData();
-		report_call(ctx, a, start_ns, edata->message);
+		note_local_failure(ctx, edata);
+		failure_sink = NULL;
+		if (ctx->attempts > 0)
+			report_call(ctx, a, start_ns, edata->message);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	failure_sink = NULL;
 	report_call(ctx, a, start_ns, NULL);
 
 	/* hand the results to the caller's context, then drop the rest */

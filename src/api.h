@@ -23,12 +23,46 @@
 #define IAI_MISSING_OK 0x01		/* the person already being gone is success */
 #define IAI_WANT_RESPONSE 0x02	/* return the Response object as jsonb */
 
+/* What kind of failure ended a call. */
+typedef enum IaiFailureKind
+{
+	IAI_FAILED_INPUT,			/* refused before sending: bad input */
+	IAI_FAILED_API,				/* the service answered Response.Error */
+	IAI_FAILED_TRANSPORT,		/* no complete answer: DNS, connect, TLS,
+								 * timeout, connection lost */
+	IAI_FAILED_ANSWER,			/* an HTTP status other than 200, or an
+								 * unusable answer */
+	IAI_FAILED_LOCAL			/* raised here: credentials, settings, rate
+								 * limit deadline, cancel, ... */
+} IaiFailureKind;
+
+/*
+ * Why a call failed, as data, so that no caller need read message text.
+ * Filled by iai_api_call() before it raises; the strings live in the
+ * caller's memory context.
+ */
+typedef struct IaiFailure
+{
+	bool		failed;
+	IaiFailureKind kind;
+	int			sqlstate;		/* of the error raised */
+	char	   *code;			/* the API's code (also for input refused
+								 * before sending), or NULL */
+	char	   *request_id;		/* NULL without an answer */
+	char	   *message;		/* the error's message */
+	bool		retryable;		/* another attempt may succeed */
+	bool		maybe_sent;		/* the request may have taken effect */
+	bool		outage;			/* not about this call: the service, the
+								 * network, the account or the settings */
+} IaiFailure;
+
 typedef struct IaiResult
 {
 	Jsonb	   *response;		/* the Response object, with IAI_WANT_RESPONSE */
 	char	   *request_id;
 	char	   *accepted_code;	/* error code taken as success (missing_ok) */
 	int			attempts;
+	IaiFailure	failure;		/* set when the call raised */
 } IaiResult;
 
 /*
@@ -41,7 +75,16 @@ pg_noreturn extern void iai_input_error(const char *code, const char *message,
 /* Raise the API's own error for an invalid PersonId/GroupId (NULL is missing). */
 extern void iai_check_id(const char *param, const char *value);
 
-/* Make one signed call; raises on any failure that is not accepted. */
+/*
+ * Called just before each request is handed to the network (the queue
+ * worker notes that its claimed row is no longer unsent); NULL for none.
+ */
+extern void (*iai_before_send_hook) (void);
+
+/*
+ * Make one signed call; raises on any failure that is not accepted, after
+ * describing it in result->failure.
+ */
 extern void iai_api_call(const char *action, Jsonb *params, int flags,
 						 IaiResult *result);
 

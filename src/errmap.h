@@ -16,6 +16,9 @@ typedef struct IaiErrorClass
 	bool		retryable;		/* transient: another attempt may succeed */
 	bool		not_found;		/* "already gone": the person/map is absent */
 	bool		ambiguous;		/* the request may still have taken effect */
+	bool		outage;			/* not about the request: the service, the
+								 * account or the credentials (the queue
+								 * pauses instead of spending attempts) */
 } IaiErrorClass;
 
 extern IaiErrorClass iai_classify_error(const char *code);

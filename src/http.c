@@ -149,8 +149,7 @@ note_ready(const HttpRequest *req, bool ready)
 		ready_ca = req->ca_file ? strdup(req->ca_file) : NULL;
 	}
 	/* a failed copy only costs the "connection ready" hint */
-	conn_ready = ready_url != NULL &&
-		(req->ca_file == NULL || ready_ca != NULL);
+	conn_ready = ready_url != NULL && same_text(ready_ca, req->ca_file);
 	ready_since = monotonic_ns();
 }
 
@@ -319,7 +318,6 @@ run_transfer(void)
 			}
 
 			CHECK_FOR_INTERRUPTS();
-			iai_check_abandon();
 			if (!PostmasterIsAlive())
 				ereport(FATAL,
 						(errcode(ERRCODE_ADMIN_SHUTDOWN),

@@ -84,7 +84,7 @@ _PG_init(void)
 	if (process_shared_preload_libraries_in_progress)
 	{
 		iai_shmem_install_hooks();
-		iai_register_worker();
+		iai_register_launcher();
 	}
 }
 

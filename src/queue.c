@@ -47,6 +47,7 @@
 PG_FUNCTION_INFO_V1(iai_enqueue_delete_person_from_group);
 PG_FUNCTION_INFO_V1(iai_queue_wake);
 PG_FUNCTION_INFO_V1(iai_worker_status);
+PG_FUNCTION_INFO_V1(iai_worker_pause);
 
 /* Write calls out early when this many belong to one subtransaction. */
 #define FLUSH_AT 10000
@@ -168,6 +169,7 @@ static void
 require_worker(void)
 {
 	static char *db = NULL;
+	IaiWorkerSlot worker;
 
 	if (checked_this_xact)
 		return;
@@ -181,14 +183,14 @@ require_worker(void)
 				 errdetail("Queued calls are sent by a background worker, which only a library in shared_preload_libraries can start."),
 				 errhint("Add iai to shared_preload_libraries, set iai.database_name = '%s' and restart the server, or use the synchronous iai_delete_person_from_group().",
 						 db)));
-	if (strcmp(db, iai_database_name) != 0)
+	if (!iai_database_listed(db))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the iai background worker serves database \"%s\", not \"%s\"",
-						iai_database_name, db),
-				 errhint("Set iai.database_name = '%s' and reload the configuration, or use the synchronous iai_delete_person_from_group().",
+				 errmsg("no iai background worker serves database \"%s\"", db),
+				 errdetail("iai.database_name is \"%s\".", iai_database_name),
+				 errhint("Add \"%s\" to iai.database_name and reload the configuration, or use the synchronous iai_delete_person_from_group().",
 						 db)));
-	if (iai_worker_pid() == 0)
+	if (!iai_worker_slot(MyDatabaseId, &worker) || worker.pid == 0)
 		ereport(WARNING,
 				(errmsg("the iai background worker is not running"),
 				 errdetail("The call is queued and will be sent once the worker runs again."),
@@ -431,37 +433,62 @@ iai_queue_wake(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* iai_worker_status(): one row about the worker, for iai_queue_status. */
+/* iai_worker_status(): one row about the worker of this database. */
 Datum
 iai_worker_status(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
 	Datum		values[5];
-	bool		nulls[5] = {false};
-	int			pid = iai_worker_pid();
+	bool		nulls[5];
+	IaiWorkerSlot w;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
+	memset(nulls, true, sizeof(nulls));
 	values[0] = BoolGetDatum(iai_shared != NULL);
-	values[1] = Int32GetDatum(pid);
-	nulls[1] = (pid == 0);
-	values[2] = CStringGetTextDatum(iai_database_name);
-	nulls[2] = (iai_shared == NULL);
-	nulls[3] = nulls[4] = true;
-	if (iai_shared != NULL)
+	nulls[0] = false;
+	if (iai_worker_slot(MyDatabaseId, &w))
 	{
-		TimestampTz started,
-					heartbeat;
+		values[1] = Int32GetDatum(w.pid);
+		nulls[1] = (w.pid == 0);
+		values[2] = CStringGetTextDatum(w.dbname);
+		nulls[2] = false;
+		values[3] = TimestampTzGetDatum(w.started);
+		nulls[3] = (w.started == 0);
+		values[4] = TimestampTzGetDatum(w.heartbeat);
+		nulls[4] = (w.heartbeat == 0);
+	}
+	else if (iai_shared != NULL && iai_database_listed(get_database_name(MyDatabaseId)))
+	{
+		/* listed, but the launcher has not got to it yet */
+		values[2] = CStringGetTextDatum(get_database_name(MyDatabaseId));
+		nulls[2] = false;
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
 
-		SpinLockAcquire(&iai_shared->worker_lock);
-		started = iai_shared->worker_started;
-		heartbeat = iai_shared->worker_heartbeat;
-		SpinLockRelease(&iai_shared->worker_lock);
-		values[3] = TimestampTzGetDatum(started);
-		nulls[3] = (started == 0);
-		values[4] = TimestampTzGetDatum(heartbeat);
-		nulls[4] = (heartbeat == 0);
+/*
+ * iai_worker_pause(): whether this database's worker has paused delivery
+ * for an outage: since when, why, and when it probes next (NULLs while it
+ * delivers).
+ */
+Datum
+iai_worker_pause(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {true, true, true};
+	IaiWorkerSlot w;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	if (iai_worker_slot(MyDatabaseId, &w) && w.pid != 0 && w.paused_since != 0)
+	{
+		values[0] = TimestampTzGetDatum(w.paused_since);
+		values[1] = CStringGetTextDatum(w.pause_reason);
+		values[2] = TimestampTzGetDatum(w.next_probe_at);
+		nulls[0] = nulls[1] = nulls[2] = false;
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -56,6 +56,7 @@ char	   *iai_database_name = NULL;
 int			iai_queue_max_attempts = 10;
 int			iai_queue_retry_interval_ms = 5000;
 int			iai_queue_retention_s = 86400;
+int			iai_queue_pause_warning_s = 300;
 
 static char *endpoint_string = NULL;
 static IaiEndpoint *endpoint_parsed = NULL;
@@ -467,8 +468,8 @@ iai_define_settings(void)
 	 * a setting.  The worker follows a change at reload.
 	 */
 	DefineCustomStringVariable("iai.database_name",
-							   "Database whose iai_queue the background worker delivers.",
-							   "Used only when iai is in shared_preload_libraries.",
+							   "Databases whose iai_queue a background worker delivers, separated by commas.",
+							   "Used only when iai is in shared_preload_libraries; one worker per database, sharing one rate limit.",
 							   &iai_database_name,
 							   "postgres",
 							   PGC_SIGHUP,
@@ -498,6 +499,15 @@ iai_define_settings(void)
 							NULL,
 							&iai_queue_retention_s,
 							86400, 0, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("iai.queue_pause_warning",
+							"How often a WARNING repeats while queue delivery is paused by an outage; 0 for never.",
+							"The pause and the resumption are always logged once.",
+							&iai_queue_pause_warning_s,
+							300, 0, INT_MAX,
 							PGC_SIGHUP,
 							GUC_UNIT_S,
 							NULL, NULL, NULL);

@@ -41,6 +41,7 @@ extern char *iai_database_name;
 extern int	iai_queue_max_attempts;
 extern int	iai_queue_retry_interval_ms;
 extern int	iai_queue_retention_s;
+extern int	iai_queue_pause_warning_s;
 
 /*
  * Whether this process loaded the library before running any query

@@ -13,6 +13,30 @@
 #include "storage/latch.h"
 #include "storage/spin.h"
 
+/* Most databases the queue workers can serve at once (iai.database_name). */
+#define IAI_MAX_DATABASES 16
+
+/*
+ * One database named in iai.database_name: the launcher fills in the name
+ * and starts a worker, which reports on itself here.  Under worker_lock.
+ */
+typedef struct IaiWorkerSlot
+{
+	bool		in_use;
+	char		dbname[NAMEDATALEN];
+	Oid			dboid;			/* as the launcher found it */
+	int			pid;			/* 0 when no worker runs */
+	Latch	   *latch;
+	TimestampTz started;
+	TimestampTz heartbeat;
+	/* delivery paused by an outage: since when, why, next probe */
+	TimestampTz paused_since;	/* 0 while delivering */
+	TimestampTz next_probe_at;
+	char		pause_reason[256];
+	/* a queued call claimed but not yet sent (see worker.c), or 0 */
+	int64		unsent_id;
+} IaiWorkerSlot;
+
 typedef struct IaiSharedState
 {
 	/* throttle.c: the next free send slot, CLOCK_MONOTONIC nanoseconds */
@@ -20,12 +44,11 @@ typedef struct IaiSharedState
 	int64		throttle_next_ns;
 	int64		throttle_setup_ns;	/* how long opening a connection takes */
 
-	/* worker.c: the queue worker, to wake it and to report on it */
+	/* launcher.c and worker.c: who delivers iai_queue where */
 	slock_t		worker_lock;
-	int			worker_pid;		/* 0 when not running */
-	Latch	   *worker_latch;
-	TimestampTz worker_started;
-	TimestampTz worker_heartbeat;
+	int			launcher_pid;	/* 0 when not running */
+	Latch	   *launcher_latch;
+	IaiWorkerSlot workers[IAI_MAX_DATABASES];
 } IaiSharedState;
 
 /*

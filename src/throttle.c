@@ -54,17 +54,6 @@ iai_now_ns(void)
 	return (int64) ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
 }
 
-volatile sig_atomic_t *iai_abandon_flag = NULL;
-
-void
-iai_check_abandon(void)
-{
-	if (iai_abandon_flag != NULL && *iai_abandon_flag)
-		ereport(ERROR,
-				(errcode(ERRCODE_ADMIN_SHUTDOWN),
-				 errmsg("the request was abandoned: the iai queue worker is shutting down")));
-}
-
 double
 iai_random(void)
 {
@@ -83,7 +72,6 @@ iai_wait_until(int64 target_ns)
 		int64		left;
 
 		CHECK_FOR_INTERRUPTS();
-		iai_check_abandon();
 		left = target_ns - iai_now_ns();
 		if (left <= 0)
 			break;

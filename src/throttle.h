@@ -11,17 +11,6 @@
 /* CLOCK_MONOTONIC in nanoseconds: comparable across backends. */
 extern int64 iai_now_ns(void);
 
-#include <signal.h>
-
-/*
- * When set and *iai_abandon_flag is true, waits (here and in http.c) end
- * with an error at once: how the queue worker leaves a request on SIGTERM.
- */
-extern volatile sig_atomic_t *iai_abandon_flag;
-
-/* Raise if the waits are to be abandoned (see iai_abandon_flag). */
-extern void iai_check_abandon(void);
-
 /* A uniformly distributed fraction in [0, 1), for backoff jitter. */
 extern double iai_random(void);
 

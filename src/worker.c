@@ -2,29 +2,37 @@
  *
  * worker.c
  *		After-commit mode, the delivering side: a background worker that
- *		sends what iai_queue holds.
+ *		sends what iai_queue holds in one database.
  *
- * Registered when iai is in shared_preload_libraries; connects to
- * iai.database_name and waits for the extension to exist there.  Each
- * round claims the due rows with FOR UPDATE SKIP LOCKED and marks them
- * 'sending' in a synchronously committed transaction *before* anything is
- * sent: after a crash, a row still 'sending' may or may not have been
- * delivered, so it is sent again "in doubt", where "already gone" means
- * done.  Results are then recorded one row per transaction (asynchronous
- * commit is enough: a lost result only causes one such in-doubt resend),
- * failures included, in a transaction of their own after the call's error
- * has been caught.  Each attempt is a single request (iai.max_retries does
- * not apply here), so every failure shows in the queue; transient ones are
- * retried with exponential backoff up to iai.queue_max_attempts, then the
- * row is dead-lettered.
+ * Started by the launcher (launcher.c) for a database named in
+ * iai.database_name; waits there for the extension to exist.  Each call is
+ * claimed on its own: marked 'sending' in a synchronously committed
+ * transaction *before* it is sent, so after a crash a row still 'sending'
+ * may or may not have been delivered and is sent again "in doubt", where
+ * "already gone" means done.  The one row claimed but not yet sent (waiting
+ * for its rate-limit slot) is remembered in shared memory, so a worker
+ * that dies before sending it puts it back as it was, not in doubt.
+ * Results are recorded one row per transaction (asynchronous commit is
+ * enough: a lost result only causes one in-doubt resend).
+ *
+ * What went wrong comes back as data (IaiFailure), never as message text.
+ * A failure that is not about the row -- the network, the service, the
+ * account, the credentials or the settings -- pauses delivery for the whole
+ * queue instead of spending the attempts of the rows that wait: the worker
+ * then probes with one row at growing intervals (iai.queue_retry_interval
+ * doubling, at most a minute) and resumes at full rate when a probe gets an answer about its
+ * row.  It logs once when it pauses, every iai.queue_pause_warning while
+ * paused, and once when it resumes; such failures get no line per row.
+ * Only failures about the row itself count as attempts: retried with
+ * exponential backoff up to iai.queue_max_attempts, or dead-lettered at
+ * once when another attempt cannot help.  Each attempt is a single request
+ * (iai.max_retries does not apply here), so every failure shows in the
+ * queue.
  *
  * The worker sleeps on its latch, set by every transaction that enqueued
- * when it commits, with a timeout at the next scheduled retry or an idle
- * tick.  SIGTERM stops it at once: a request in flight is abandoned (and
- * its row left in doubt), rows claimed but not yet sent are put back as
- * they were.  SIGHUP reloads settings.  Its SQL runs with search_path
- * pinned to pg_catalog.  Done rows older than iai.queue_retention are
- * deleted.
+ * when it commits.  SIGTERM ends it at once, even inside a query; SIGHUP
+ * reloads settings.  Its SQL runs with search_path pinned to pg_catalog.
+ * Done rows older than iai.queue_retention are deleted.
  *
  *-------------------------------------------------------------------------
  */
@@ -59,10 +67,11 @@
 
 PGDLLEXPORT void iai_worker_main(Datum main_arg);
 
+#define NO_EXTENSION_TICK_MS 1000L
 #define IDLE_TICK_MS 10000L
 #define PURGE_EVERY_MS 60000L
-#define MAX_BATCH 100
 #define MAX_BACKOFF_MS (10 * 60 * 1000L)
+#define MAX_PROBE_MS 60000L
 
 /* One claimed row. */
 typedef struct QueueRow
@@ -75,35 +84,62 @@ typedef struct QueueRow
 	int			attempts;		/* including this one */
 } QueueRow;
 
-/* What became of it. */
+/* What became of a row's attempt. */
+typedef enum RowOutcome
+{
+	ROW_DONE,
+	ROW_FAILED,					/* about the row: counted as an attempt */
+	ROW_OUTAGE,					/* not about the row: pause the queue */
+	ROW_PUT_BACK				/* interrupted before it could matter */
+} RowOutcome;
+
 typedef struct RowResult
 {
 	bool		ok;
 	char	   *request_id;
-	char	   *code;			/* API code, or SQLSTATE for other errors */
-	char	   *message;
-	int			sqlstate;
+	char	   *accepted_code;	/* "already gone" taken as success */
+	IaiFailure	failure;
 } RowResult;
 
+/* Delivery paused by an outage. */
+static struct
+{
+	bool		paused;
+	TimestampTz since;
+	TimestampTz next_probe;
+	TimestampTz last_warning;
+	long		probe_ms;
+	char		reason[256];
+} outage_state;
+
+static IaiWorkerSlot *slot;
 static MemoryContext worker_cxt;
 static char *queue_table;		/* schema-qualified, or NULL */
 
 /* ---- shared state ---- */
 
-void
-iai_register_worker(void)
+bool
+iai_worker_slot(Oid dboid, IaiWorkerSlot *copy)
 {
-	BackgroundWorker w;
+	bool		found = false;
 
-	memset(&w, 0, sizeof(w));
-	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	w.bgw_restart_time = 5;
-	snprintf(w.bgw_library_name, BGW_MAXLEN, "iai");
-	snprintf(w.bgw_function_name, BGW_MAXLEN, "iai_worker_main");
-	snprintf(w.bgw_name, BGW_MAXLEN, "iai queue worker");
-	snprintf(w.bgw_type, BGW_MAXLEN, "iai queue worker");
-	RegisterBackgroundWorker(&w);
+	if (iai_shared == NULL)
+		return false;
+	SpinLockAcquire(&iai_shared->worker_lock);
+	for (int i = 0; i < IAI_MAX_DATABASES; i++)
+	{
+		if (iai_shared->workers[i].in_use && iai_shared->workers[i].dboid == dboid)
+		{
+			*copy = iai_shared->workers[i];
+			found = true;
+			break;
+		}
+	}
+	SpinLockRelease(&iai_shared->worker_lock);
+	/* a worker killed outright cannot clear its own entry */
+	if (found && copy->pid != 0 && BackendPidGetProc(copy->pid) == NULL)
+		copy->pid = 0;
+	return found;
 }
 
 void
@@ -114,35 +150,23 @@ iai_worker_wake(void)
 	if (iai_shared == NULL)
 		return;
 	SpinLockAcquire(&iai_shared->worker_lock);
-	if (iai_shared->worker_pid != 0)
-		latch = iai_shared->worker_latch;
+	for (int i = 0; i < IAI_MAX_DATABASES; i++)
+		if (iai_shared->workers[i].in_use && iai_shared->workers[i].pid != 0 &&
+			iai_shared->workers[i].dboid == MyDatabaseId)
+			latch = iai_shared->workers[i].latch;
 	SpinLockRelease(&iai_shared->worker_lock);
 	if (latch != NULL)
 		SetLatch(latch);
-}
-
-int
-iai_worker_pid(void)
-{
-	int			pid;
-
-	if (iai_shared == NULL)
-		return 0;
-	SpinLockAcquire(&iai_shared->worker_lock);
-	pid = iai_shared->worker_pid;
-	SpinLockRelease(&iai_shared->worker_lock);
-	/* a worker killed outright cannot clear its own entry */
-	if (pid != 0 && BackendPidGetProc(pid) == NULL)
-		pid = 0;
-	return pid;
 }
 
 static void
 worker_exit(int code, Datum arg)
 {
 	SpinLockAcquire(&iai_shared->worker_lock);
-	iai_shared->worker_pid = 0;
-	iai_shared->worker_latch = NULL;
+	slot->pid = 0;
+	slot->latch = NULL;
+	slot->paused_since = 0;
+	slot->next_probe_at = 0;
 	SpinLockRelease(&iai_shared->worker_lock);
 }
 
@@ -150,10 +174,12 @@ static void
 announce(void)
 {
 	SpinLockAcquire(&iai_shared->worker_lock);
-	iai_shared->worker_pid = MyProcPid;
-	iai_shared->worker_latch = MyLatch;
-	iai_shared->worker_started = GetCurrentTimestamp();
-	iai_shared->worker_heartbeat = iai_shared->worker_started;
+	slot->pid = MyProcPid;
+	slot->latch = MyLatch;
+	slot->started = GetCurrentTimestamp();
+	slot->heartbeat = slot->started;
+	slot->paused_since = 0;
+	slot->next_probe_at = 0;
 	SpinLockRelease(&iai_shared->worker_lock);
 	before_shmem_exit(worker_exit, (Datum) 0);
 }
@@ -164,7 +190,33 @@ heartbeat(void)
 	TimestampTz now = GetCurrentTimestamp();
 
 	SpinLockAcquire(&iai_shared->worker_lock);
-	iai_shared->worker_heartbeat = now;
+	slot->heartbeat = now;
+	SpinLockRelease(&iai_shared->worker_lock);
+}
+
+static void
+set_unsent(int64 id)
+{
+	SpinLockAcquire(&iai_shared->worker_lock);
+	slot->unsent_id = id;
+	SpinLockRelease(&iai_shared->worker_lock);
+}
+
+/* iai_before_send_hook: the claimed row's request is leaving now. */
+static void
+row_sending(void)
+{
+	set_unsent(0);
+}
+
+static void
+publish_pause(void)
+{
+	SpinLockAcquire(&iai_shared->worker_lock);
+	slot->paused_since = outage_state.paused ? outage_state.since : 0;
+	slot->next_probe_at = outage_state.paused ? outage_state.next_probe : 0;
+	strlcpy(slot->pause_reason, outage_state.paused ? outage_state.reason : "",
+			sizeof(slot->pause_reason));
 	SpinLockRelease(&iai_shared->worker_lock);
 }
 
@@ -200,8 +252,8 @@ end_work(void)
 }
 
 /*
- * Find iai_queue in the extension's schema; NULL (with the transaction
- * left open) when the extension is not installed in this database.
+ * Find iai_queue in the extension's schema; NULL when the extension is not
+ * installed in this database.  Inside begin_work().
  */
 static char *
 find_queue_table(void)
@@ -229,62 +281,80 @@ run_sql(const char *sql, int expected)
 		elog(ERROR, "iai worker: \"%s\" failed: %s", sql, SPI_result_code_string(rc));
 }
 
-/* ---- one round ---- */
+static int64
+count_waiting(void)
+{
+	int64		n = 0;
+	bool		isnull;
+
+	begin_work("iai: counting queued calls", false);
+	queue_table = find_queue_table();
+	if (queue_table != NULL &&
+		SPI_execute(psprintf("SELECT pg_catalog.count(*) FROM %s"
+							 " WHERE state IN ('pending', 'sending')", queue_table),
+					true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										SPI_tuptable->tupdesc, 1, &isnull));
+	end_work();
+	return n;
+}
+
+/* ---- one row ---- */
 
 /*
- * Claim due rows, durably marked 'sending'.  Returns their number; when
- * there are none, sets *sleep_ms to the time until the next one is due.
+ * Claim the next due row, durably marked 'sending'; a probe takes the next
+ * pending one even if its retry is not due yet.  Returns false when there
+ * is none, with *sleep_ms the time until the next one is due.
  */
-static int
-claim(QueueRow **rows, long *sleep_ms)
+static bool
+claim(QueueRow *row, bool probe, long *sleep_ms)
 {
-	int			batch = iai_rate_limit > 0 ? Min(Max(iai_rate_limit, 1), MAX_BATCH) : MAX_BATCH;
-	int			n = 0;
 	int			rc;
+	bool		found = false;
 
 	*sleep_ms = IDLE_TICK_MS;
-	begin_work("iai: claiming queued calls", true);
+	begin_work("iai: claiming a queued call", true);
 	queue_table = find_queue_table();
 	if (queue_table == NULL)
 	{
 		end_work();
-		return 0;
+		*sleep_ms = NO_EXTENSION_TICK_MS;
+		return false;
 	}
 
 	rc = SPI_execute(psprintf("WITH due AS ("
 							  "  SELECT id FROM %s"
-							  "  WHERE state = 'pending' AND next_attempt_at <= pg_catalog.now()"
-							  "  ORDER BY next_attempt_at, id LIMIT %d"
+							  "  WHERE state = 'pending'%s"
+							  "  ORDER BY next_attempt_at, id LIMIT 1"
 							  "  FOR UPDATE SKIP LOCKED)"
 							  " UPDATE %s q SET state = 'sending', attempts = q.attempts + 1,"
 							  "  last_attempt_at = pg_catalog.now()"
 							  " FROM due WHERE q.id = due.id"
 							  " RETURNING q.id, q.action, q.params, q.missing_ok, q.in_doubt, q.attempts",
-							  queue_table, batch, queue_table),
+							  queue_table,
+							  probe ? "" : " AND next_attempt_at <= pg_catalog.now()",
+							  queue_table),
 					 false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "iai worker: claiming rows failed: %s", SPI_result_code_string(rc));
+		elog(ERROR, "iai worker: claiming a row failed: %s", SPI_result_code_string(rc));
 
-	if (SPI_processed > 0)
+	if (SPI_processed == 1)
 	{
 		MemoryContext old = MemoryContextSwitchTo(worker_cxt);
+		HeapTuple	t = SPI_tuptable->vals[0];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
 
-		*rows = palloc(sizeof(QueueRow) * SPI_processed);
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	t = SPI_tuptable->vals[i];
-			TupleDesc	d = SPI_tuptable->tupdesc;
-			bool		isnull;
-			QueueRow   *r = &(*rows)[n++];
-
-			r->id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
-			r->action = SPI_getvalue(t, d, 2);
-			r->params = DatumGetJsonbPCopy(SPI_getbinval(t, d, 3, &isnull));
-			r->missing_ok = DatumGetBool(SPI_getbinval(t, d, 4, &isnull));
-			r->in_doubt = DatumGetBool(SPI_getbinval(t, d, 5, &isnull));
-			r->attempts = DatumGetInt32(SPI_getbinval(t, d, 6, &isnull));
-		}
+		row->id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		row->action = SPI_getvalue(t, d, 2);
+		row->params = DatumGetJsonbPCopy(SPI_getbinval(t, d, 3, &isnull));
+		row->missing_ok = DatumGetBool(SPI_getbinval(t, d, 4, &isnull));
+		row->in_doubt = DatumGetBool(SPI_getbinval(t, d, 5, &isnull));
+		row->attempts = DatumGetInt32(SPI_getbinval(t, d, 6, &isnull));
 		MemoryContextSwitchTo(old);
+		found = true;
+		/* 'sending' once this commits, but not sent: see recover_in_flight */
+		set_unsent(row->id);
 	}
 	else
 	{
@@ -308,25 +378,10 @@ claim(QueueRow **rows, long *sleep_ms)
 		}
 	}
 	end_work();
-	return n;
+	return found;
 }
 
-/* The API code at the start of an error message ("Code.Sub: text"), or NULL. */
-static char *
-api_code_of(const char *message)
-{
-	const char *colon = strstr(message, ": ");
-	size_t		len;
-
-	if (colon == NULL || !(message[0] >= 'A' && message[0] <= 'Z'))
-		return NULL;
-	len = colon - message;
-	if (strspn(message, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.") < len)
-		return NULL;
-	return pnstrdup(message, len);
-}
-
-/* Send one row; never throws (but exits on SIGTERM). */
+/* Send one row; never throws (SIGTERM ends the process instead). */
 static void
 send_row(const QueueRow *row, RowResult *res)
 {
@@ -334,6 +389,7 @@ send_row(const QueueRow *row, RowResult *res)
 	IaiResult	result;
 
 	memset(res, 0, sizeof(*res));
+	memset(&result, 0, sizeof(result));
 	pgstat_report_activity(STATE_RUNNING, "iai: sending a queued call");
 	StartTransactionCommand();
 	PG_TRY();
@@ -345,54 +401,64 @@ send_row(const QueueRow *row, RowResult *res)
 		res->ok = true;
 		res->request_id = pstrdup(result.request_id);
 		if (result.accepted_code)
-			res->code = pstrdup(result.accepted_code);
+			res->accepted_code = pstrdup(result.accepted_code);
 		CommitTransactionCommand();
 		MemoryContextSwitchTo(cxt);
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
+		IaiFailure *f = &res->failure;
 
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
+		/* the failure as the call described it, copied out of the transaction */
+		if (result.failure.failed)
+		{
+			*f = result.failure;
+			f->code = f->code ? pstrdup(f->code) : NULL;
+			f->request_id = f->request_id ? pstrdup(f->request_id) : NULL;
+			f->message = pstrdup(f->message);
+		}
+		else
+		{
+			f->failed = true;
+			f->kind = IAI_FAILED_LOCAL;
+			f->sqlstate = edata->sqlerrcode;
+			f->message = pstrdup(edata->message);
+		}
 		AbortCurrentTransaction();
 		MemoryContextSwitchTo(cxt);
-		res->sqlstate = edata->sqlerrcode;
-		res->message = pstrdup(edata->message);
-		res->code = api_code_of(edata->message);
-		if (res->code == NULL)
-			res->code = pstrdup(unpack_sql_state(edata->sqlerrcode));
-		/* an API error's DETAIL starts "RequestId: <id>." */
-		if (edata->detail && strncmp(edata->detail, "RequestId: ", 11) == 0)
-			res->request_id = pnstrdup(edata->detail + 11,
-									   strcspn(edata->detail + 11, ". "));
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
+	set_unsent(0);
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
 /* Failures that another attempt cannot fix: the request itself is wrong. */
 static bool
-permanent(int sqlstate)
+permanent(const IaiFailure *f)
 {
-	return ERRCODE_TO_CATEGORY(sqlstate) == ERRCODE_DATA_EXCEPTION ||
-		sqlstate == ERRCODE_NO_DATA_FOUND ||
-		sqlstate == ERRCODE_FEATURE_NOT_SUPPORTED ||
-		sqlstate == ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+	return f->kind == IAI_FAILED_INPUT ||
+		ERRCODE_TO_CATEGORY(f->sqlstate) == ERRCODE_DATA_EXCEPTION ||
+		f->sqlstate == ERRCODE_NO_DATA_FOUND ||
+		f->sqlstate == ERRCODE_FEATURE_NOT_SUPPORTED ||
+		f->sqlstate == ERRCODE_PROGRAM_LIMIT_EXCEEDED;
 }
 
-/* Failures after which the request may still have been delivered. */
-static bool
-maybe_delivered(int sqlstate)
+static RowOutcome
+classify(const RowResult *res)
 {
-	return sqlstate == ERRCODE_CONNECTION_FAILURE ||
-		sqlstate == ERRCODE_PROTOCOL_VIOLATION ||
-		sqlstate == ERRCODE_CONNECTION_EXCEPTION ||
-		sqlstate == ERRCODE_SYSTEM_ERROR ||
-		sqlstate == ERRCODE_QUERY_CANCELED ||	/* cancelled mid-request */
-		sqlstate == ERRCODE_ADMIN_SHUTDOWN;	/* abandoned mid-request */
+	if (res->ok)
+		return ROW_DONE;
+	if (res->failure.outage)
+		return ROW_OUTAGE;
+	if (res->failure.kind == IAI_FAILED_LOCAL &&
+		res->failure.sqlstate == ERRCODE_QUERY_CANCELED)
+		return ROW_PUT_BACK;
+	return ROW_FAILED;
 }
 
 static long
@@ -423,9 +489,9 @@ record_plan(Oid *types)
 								" last_error_code = $4, last_error_message = $5,"
 								" next_attempt_at = pg_catalog.now() + $6 * interval '1 ms',"
 								" done_at = CASE WHEN $2 = 'done' THEN pg_catalog.now() END,"
-								" in_doubt = $7"
+								" in_doubt = $7, attempts = $8"
 								" WHERE id = $1", queue_table),
-					   7, types);
+					   8, types);
 	if (plan == NULL)
 		elog(ERROR, "iai worker: could not prepare the result update: %s",
 			 SPI_result_code_string(SPI_result));
@@ -434,47 +500,69 @@ record_plan(Oid *types)
 	return plan;
 }
 
-/* Record the outcome in a transaction of its own. */
+/* Record what became of a row, in a transaction of its own. */
 static void
-record(const QueueRow *row, const RowResult *res)
+record(const QueueRow *row, const RowResult *res, RowOutcome outcome)
 {
+	const IaiFailure *f = &res->failure;
 	const char *state;
+	const char *code = NULL;
 	bool		in_doubt = row->in_doubt;
+	int			attempts = row->attempts;
 	long		delay_ms = 0;
-	Oid			types[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, BOOLOID};
-	Datum		values[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			types[8] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID,
+	BOOLOID, INT4OID};
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	int			rc;
 
-	if (res->ok)
-		state = "done";
-	else
+	switch (outcome)
 	{
-		in_doubt |= maybe_delivered(res->sqlstate);
-		if (permanent(res->sqlstate) || row->attempts >= iai_queue_max_attempts)
-			state = "dead";
-		else
-		{
+		case ROW_DONE:
+			state = "done";
+			code = res->accepted_code;
+			break;
+		case ROW_OUTAGE:
+		case ROW_PUT_BACK:
+			/* not the row's fault: the attempt does not count */
 			state = "pending";
-			delay_ms = backoff_ms(row->attempts);
-		}
-		ereport(LOG,
-				(errmsg("iai queue row %lld, attempt %d: %s",
-						(long long) row->id, row->attempts, res->message),
-				 errdetail("The row is now %s.", state)));
+			attempts--;
+			in_doubt |= f->maybe_sent;
+			break;
+		default:
+			in_doubt |= f->maybe_sent;
+			if (permanent(f) || row->attempts >= iai_queue_max_attempts)
+				state = "dead";
+			else
+			{
+				state = "pending";
+				delay_ms = backoff_ms(row->attempts);
+			}
+			ereport(LOG,
+					(errmsg("iai queue row %lld, attempt %d: %s",
+							(long long) row->id, row->attempts, f->message),
+					 errdetail("The row is now %s.", state)));
+			break;
 	}
+	if (outcome != ROW_DONE)
+		code = f->code ? f->code : unpack_sql_state(f->sqlstate);
 
 	begin_work("iai: recording a result", false);
 	values[0] = Int64GetDatum(row->id);
 	values[1] = CStringGetTextDatum(state);
-	values[2] = res->request_id ? CStringGetTextDatum(res->request_id) : (Datum) 0;
-	nulls[2] = res->request_id ? ' ' : 'n';
-	values[3] = res->code ? CStringGetTextDatum(res->code) : (Datum) 0;
-	nulls[3] = res->code ? ' ' : 'n';
-	values[4] = res->message ? CStringGetTextDatum(res->message) : (Datum) 0;
-	nulls[4] = res->message ? ' ' : 'n';
+	{
+		const char *request_id = res->ok ? res->request_id : f->request_id;
+
+		values[2] = request_id ? CStringGetTextDatum(request_id) : (Datum) 0;
+		nulls[2] = request_id ? ' ' : 'n';
+	}
+	values[3] = code ? CStringGetTextDatum(code) : (Datum) 0;
+	nulls[3] = code ? ' ' : 'n';
+	values[4] = f->message ? CStringGetTextDatum(f->message) : (Datum) 0;
+	nulls[4] = f->message ? ' ' : 'n';
 	values[5] = Int64GetDatum(delay_ms);
 	values[6] = BoolGetDatum(in_doubt);
+	values[7] = Int32GetDatum(attempts);
 	rc = SPI_execute_plan(record_plan(types), values, nulls, false, 1);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "iai worker: recording row %lld failed: %s",
@@ -482,14 +570,115 @@ record(const QueueRow *row, const RowResult *res)
 	end_work();
 }
 
-/* Rows left 'sending' by a crash may have been delivered: resend in doubt. */
+/* ---- pausing for outages ---- */
+
+static char *
+interval_text(TimestampTz from, TimestampTz to)
+{
+	long		secs;
+	int			usecs;
+
+	TimestampDifference(from, to, &secs, &usecs);
+	if (secs < 120)
+		return psprintf("%ld s", secs);
+	if (secs < 7200)
+		return psprintf("%ld min %ld s", secs / 60, secs % 60);
+	return psprintf("%ld h %ld min", secs / 3600, (secs % 3600) / 60);
+}
+
+/* An outage failure: pause, or probe again later if already paused. */
+static void
+outage(const IaiFailure *f)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (!outage_state.paused)
+	{
+		int64		waiting = count_waiting();
+
+		outage_state.paused = true;
+		outage_state.since = now;
+		outage_state.last_warning = now;
+		outage_state.probe_ms = Min(Max(iai_queue_retry_interval_ms, 100), MAX_PROBE_MS);
+		snprintf(outage_state.reason, sizeof(outage_state.reason), "%s: %s",
+				 f->code ? f->code : unpack_sql_state(f->sqlstate), f->message);
+		ereport(LOG,
+				(errmsg("iai queue delivery paused: %s", outage_state.reason),
+				 errdetail_plural("%lld call is waiting. One call is sent as a probe at growing intervals, at most a minute apart, until one gets an answer.",
+								  "%lld calls are waiting. One call is sent as a probe at growing intervals, at most a minute apart, until one gets an answer.",
+								  (unsigned long) waiting, (long long) waiting),
+				 errhint("SQLSTATE %s. The calls keep their attempts while delivery is paused.",
+						 unpack_sql_state(f->sqlstate))));
+	}
+	else
+	{
+		outage_state.probe_ms = Min(outage_state.probe_ms * 2, MAX_PROBE_MS);
+		snprintf(outage_state.reason, sizeof(outage_state.reason), "%s: %s",
+				 f->code ? f->code : unpack_sql_state(f->sqlstate), f->message);
+	}
+	outage_state.next_probe = TimestampTzPlusMilliseconds(now, outage_state.probe_ms);
+	publish_pause();
+}
+
+static void
+resume(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int64		waiting = count_waiting();
+
+	ereport(LOG,
+			(errmsg("iai queue delivery resumed after %s",
+					interval_text(outage_state.since, now)),
+			 errdetail_plural("%lld call is waiting.", "%lld calls are waiting.",
+							  (unsigned long) waiting, (long long) waiting)));
+	outage_state.paused = false;
+	publish_pause();
+}
+
+static void
+warn_if_long(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (iai_queue_pause_warning_s <= 0 ||
+		!TimestampDifferenceExceeds(outage_state.last_warning, now,
+									iai_queue_pause_warning_s * 1000))
+		return;
+	outage_state.last_warning = now;
+	{
+		int64		waiting = count_waiting();
+
+		ereport(WARNING,
+				(errmsg("iai queue delivery has been paused for %s: %s",
+						interval_text(outage_state.since, now), outage_state.reason),
+				 errdetail_plural("%lld call is waiting.", "%lld calls are waiting.",
+								  (unsigned long) waiting, (long long) waiting)));
+	}
+}
+
+/* ---- recovery and housekeeping ---- */
+
+/*
+ * Rows left 'sending' by a crash may have been delivered: resend in doubt.
+ * The one claimed but known not to have been sent goes back as it was.
+ */
 static void
 recover_in_flight(void)
 {
+	int64		unsent;
+
+	SpinLockAcquire(&iai_shared->worker_lock);
+	unsent = slot->unsent_id;
+	SpinLockRelease(&iai_shared->worker_lock);
+
 	begin_work("iai: recovering", true);
 	queue_table = find_queue_table();
 	if (queue_table != NULL)
 	{
+		if (unsent != 0)
+			run_sql(psprintf("UPDATE %s SET state = 'pending', attempts = attempts - 1"
+							 " WHERE state = 'sending' AND id = " INT64_FORMAT,
+							 queue_table, unsent), SPI_OK_UPDATE);
 		/* one that keeps crashing the worker ends as a dead letter */
 		run_sql(psprintf("UPDATE %s SET in_doubt = true, next_attempt_at = pg_catalog.now(),"
 						 " state = CASE WHEN attempts >= %d THEN 'dead' ELSE 'pending' END,"
@@ -499,11 +688,14 @@ recover_in_flight(void)
 						 iai_queue_max_attempts, iai_queue_max_attempts), SPI_OK_UPDATE);
 		if (SPI_processed > 0)
 			ereport(LOG,
-					(errmsg("iai queue worker: %llu calls were in flight at a crash and will be resent",
-							(unsigned long long) SPI_processed),
+					(errmsg_plural("iai queue worker: %llu call was in flight when the worker stopped and will be sent again",
+								   "iai queue worker: %llu calls were in flight when the worker stopped and will be sent again",
+								   (unsigned long) SPI_processed,
+								   (unsigned long long) SPI_processed),
 					 errdetail("An \"already gone\" answer to them counts as done.")));
 	}
 	end_work();
+	set_unsent(0);
 }
 
 static void
@@ -518,33 +710,39 @@ purge_done(void)
 	end_work();
 }
 
-/* Claimed rows not sent when asked to stop go back as they were. */
 static void
-release_unsent(const QueueRow *rows, int n)
+wait_ms(long ms)
 {
-	StringInfoData ids;
-
-	if (n <= 0)
-		return;
-	initStringInfo(&ids);
-	for (int i = 0; i < n; i++)
-		appendStringInfo(&ids, "%s%lld", i ? "," : "", (long long) rows[i].id);
-	begin_work("iai: stopping", true);
-	run_sql(psprintf("UPDATE %s SET state = 'pending', attempts = attempts - 1"
-					 " WHERE state = 'sending' AND id IN (%s)", queue_table, ids.data),
-			SPI_OK_UPDATE);
-	end_work();
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 Max(ms, 1), iai_wait_event(IAI_WAIT_QUEUE_IDLE));
+	ResetLatch(MyLatch);
 }
 
-/* Leave on SIGTERM; the postmaster restarts the worker unless it is stopping. */
-static void
-stop_if_asked(const QueueRow *unsent, int n)
+/* Claim one row and deliver it; false when there was none. */
+static bool
+deliver_one(bool probe, long *sleep_ms)
 {
-	if (!ShutdownRequestPending)
-		return;
-	release_unsent(unsent, n);
-	ereport(LOG, (errmsg("iai queue worker stopping")));
-	proc_exit(1);
+	MemoryContext rowcxt;
+	MemoryContext old;
+	QueueRow	row;
+	RowResult	res;
+	RowOutcome	outcome;
+
+	if (!claim(&row, probe, sleep_ms))
+		return false;
+	rowcxt = AllocSetContextCreate(worker_cxt, "iai row", ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(rowcxt);
+	send_row(&row, &res);
+	outcome = classify(&res);
+	record(&row, &res, outcome);
+	if (outcome == ROW_OUTAGE)
+		outage(&res.failure);
+	else if (outage_state.paused && outcome != ROW_PUT_BACK)
+		resume();				/* an answer about the row: the way is clear */
+	heartbeat();
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(rowcxt);
+	return true;
 }
 
 void
@@ -552,15 +750,15 @@ iai_worker_main(Datum main_arg)
 {
 	TimestampTz last_purge = 0;
 	bool		recovered = false;
-	char	   *connected_db;
+	char	   *dbname;
 
+	slot = &iai_shared->workers[DatumGetInt32(main_arg)];
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	/* SIGTERM: finish with the queue tidy (see stop_if_asked) */
-	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
-	iai_abandon_flag = &ShutdownRequestPending;
+	/* SIGTERM: end at once, even waiting for a lock (see recover_in_flight) */
+	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(iai_database_name, NULL, 0);
-	connected_db = MemoryContextStrdup(TopMemoryContext, iai_database_name);
+	BackgroundWorkerInitializeConnectionByOid(slot->dboid, InvalidOid, 0);
+	dbname = MemoryContextStrdup(TopMemoryContext, slot->dbname);
 
 	/* the queue retries, durably and visibly: one request per attempt */
 	SetConfigOption("iai.max_retries", "0", PGC_SUSET, PGC_S_OVERRIDE);
@@ -568,29 +766,20 @@ iai_worker_main(Datum main_arg)
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	worker_cxt = AllocSetContextCreate(TopMemoryContext, "iai worker",
 									   ALLOCSET_DEFAULT_SIZES);
+	iai_before_send_hook = row_sending;
 	announce();
-	ereport(LOG, (errmsg("iai queue worker started for database \"%s\"", iai_database_name)));
+	ereport(LOG, (errmsg("iai queue worker started for database \"%s\"", dbname)));
 
 	for (;;)
 	{
-		QueueRow   *rows = NULL;
-		long		sleep_ms;
-		int			n;
+		long		sleep_ms = IDLE_TICK_MS;
+		bool		sent = false;
 
 		CHECK_FOR_INTERRUPTS();
-		stop_if_asked(NULL, 0);
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
-			/* a worker serves one database: let the postmaster start anew */
-			if (strcmp(iai_database_name, connected_db) != 0)
-			{
-				ereport(LOG,
-						(errmsg("iai queue worker restarting: iai.database_name changed from \"%s\" to \"%s\"",
-								connected_db, iai_database_name)));
-				proc_exit(1);
-			}
 		}
 		heartbeat();
 		MemoryContextReset(worker_cxt);
@@ -600,39 +789,41 @@ iai_worker_main(Datum main_arg)
 		{
 			recover_in_flight();
 			recovered = (queue_table != NULL);
+			if (!recovered)
+			{
+				wait_ms(NO_EXTENSION_TICK_MS);	/* not installed yet */
+				continue;
+			}
 		}
 
-		n = recovered ? claim(&rows, &sleep_ms) : 0;
-		if (!recovered)
-			sleep_ms = IDLE_TICK_MS;	/* the extension is not installed yet */
-
-		for (int i = 0; i < n; i++)
+		if (outage_state.paused)
 		{
-			MemoryContext rowcxt = AllocSetContextCreate(worker_cxt, "iai row",
-														 ALLOCSET_SMALL_SIZES);
-			MemoryContext old = MemoryContextSwitchTo(rowcxt);
-			RowResult	res;
+			TimestampTz now = GetCurrentTimestamp();
 
-			stop_if_asked(&rows[i], n - i);
-			send_row(&rows[i], &res);
-			record(&rows[i], &res);
-			heartbeat();
-			MemoryContextSwitchTo(old);
-			MemoryContextDelete(rowcxt);
+			warn_if_long();
+			if (now < outage_state.next_probe)
+			{
+				long		secs;
+				int			usecs;
+
+				TimestampDifference(now, outage_state.next_probe, &secs, &usecs);
+				wait_ms(secs * 1000 + usecs / 1000 + 1);
+				continue;
+			}
+			if (!deliver_one(true, &sleep_ms))
+				resume();		/* nothing left to deliver */
+			continue;
 		}
 
-		if (recovered &&
-			TimestampDifferenceExceeds(last_purge, GetCurrentTimestamp(), PURGE_EVERY_MS))
+		sent = deliver_one(false, &sleep_ms);
+
+		if (TimestampDifferenceExceeds(last_purge, GetCurrentTimestamp(), PURGE_EVERY_MS))
 		{
 			purge_done();
 			last_purge = GetCurrentTimestamp();
 		}
-		pgstat_report_stat(true);
-
-		if (n > 0)
-			continue;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 sleep_ms, iai_wait_event(IAI_WAIT_QUEUE_IDLE));
-		ResetLatch(MyLatch);
+		pgstat_report_stat(false);
+		if (!sent)
+			wait_ms(sleep_ms);
 	}
 }
