@@ -780,6 +780,13 @@ iai_worker_main(Datum main_arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			if (!iai_database_listed(dbname))
+			{
+				ereport(LOG,
+						(errmsg("iai queue worker for database \"%s\" stopping: iai.database_name no longer lists it",
+								dbname)));
+				proc_exit(0);
+			}
 		}
 		heartbeat();
 		MemoryContextReset(worker_cxt);
