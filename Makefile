@@ -4,6 +4,7 @@ MODULE_big = iai
 OBJS = \
 	src/iai.o \
 	src/settings.o \
+	src/credentials.o \
 	src/api.o \
 	src/answer.o \
 	src/errmap.o \

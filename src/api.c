@@ -27,6 +27,7 @@
 
 #include "answer.h"
 #include "api.h"
+#include "credentials.h"
 #include "errmap.h"
 #include "http.h"
 #include "settings.h"
