@@ -5,6 +5,8 @@ OBJS = \
 	src/iai.o \
 	src/settings.o \
 	src/credentials.o \
+	src/credcache.o \
+	src/credfetch.o \
 	src/api.o \
 	src/answer.o \
 	src/errmap.o \

@@ -22,6 +22,7 @@
 #include "utils/guc.h"
 
 #include "compat.h"
+#include "credentials.h"
 #include "settings.h"
 #include "stats.h"
 
@@ -499,6 +500,8 @@ iai_define_settings(void)
 							   PGC_SUSET,
 							   0,
 							   check_ca_file, NULL, NULL);
+
+	iai_define_credential_settings();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("iai");
