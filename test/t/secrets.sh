@@ -59,7 +59,7 @@ secrets=(
 	mock-role-token-B-000002 mockRoleSecretKeyC00000000000000003 mock-role-token-C-000003
 	mockRoleSecretKeyD00000000000000004 mock-role-token-D-000004 mockBrokenSecretKey
 	mock-broken-token-08 mockBadCodeKey mockOidcSecretKey mock-oidc-token-00000
-	mockWebIdentityToken
+	mockWebIdentityToken mockRegressRoleSecretKey0000000005 mock-regress-role-token-05
 )
 for s in "${secrets[@]}"; do
 	is "$(grep -c -- "$s" "$log" || true)" "0" "no '$s' in the other $(wc -l < "$log") log lines"
