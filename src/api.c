@@ -27,6 +27,7 @@
 
 #include "answer.h"
 #include "api.h"
+#include "credentials.h"
 #include "errmap.h"
 #include "http.h"
 #include "settings.h"
@@ -516,7 +517,7 @@ typedef struct SignedRequest
 {
 	Tc3Request	tc3;
 	Tc3Signature sig;
-	char		auth[1024];
+	char		auth[2048];		/* a TmpSecretId may have 1,024 bytes */
 	const char *headers[MAX_HEADERS];
 	int			nheaders;
 	int			token_header;	/* index of X-TC-Token, or -1 */
@@ -685,9 +686,10 @@ count_request(const CallInfo *ctx, const Attempt *a, int64 throttle_wait_ns)
  * *a is left describing the last attempt.
  */
 static void
-run_attempts(CallInfo *ctx, const IaiCredentials *creds, const char *body,
+run_attempts(CallInfo *ctx, IaiCredentials *creds, const char *body,
 			 size_t body_len, int flags, bool delete_action, Attempt *a)
 {
+	bool		renewed = false;
 	int64		budget = (int64) iai_total_timeout_ms * 1000000;
 	int64		deadline = iai_now_ns() + budget;
 	/* a slot must leave time for the request itself */
@@ -722,6 +724,14 @@ run_attempts(CallInfo *ctx, const IaiCredentials *creds, const char *body,
 		count_request(ctx, a, waited);
 		if (a->outcome == ATTEMPT_SUCCEEDED || a->outcome == ATTEMPT_ACCEPTED)
 			return;
+
+		/* temporary credentials rotated under us: once more, with new ones */
+		if (a->outcome == ATTEMPT_API_ERROR && !renewed &&
+			iai_renew_credentials(creds, a->code))
+		{
+			renewed = true;
+			continue;
+		}
 
 		if (!worth_retrying(a) || ctx->attempts > iai_max_retries)
 			raise_attempt(ctx, a);
@@ -883,8 +893,7 @@ iai_describe_request(const char *action, Jsonb *params, int64 timestamp)
 	sign_request(&ctx, &creds, body, body_len, timestamp, &sr);
 
 	lines = lappend(lines, line("endpoint", ctx.url));
-	lines = lappend(lines, line("credentials", psprintf("SecretId %s, from %s",
-														creds.secret_id, creds.source)));
+	lines = lappend(lines, line("credentials", iai_describe_credentials(&creds)));
 	lines = lappend(lines, line("body", body));
 	n = tc3_canonical_request(&sr.tc3, NULL, 0);
 	text = palloc(n + 1);

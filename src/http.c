@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * http.c
- *		HTTP POST over libcurl for a PostgreSQL backend.
+ *		HTTP POST (and GET) over libcurl for a PostgreSQL backend.
  *
  * One easy handle and one multi handle live for the whole backend, so the
  * TCP connection, TLS session and DNS answer are reused from call to call.
@@ -249,7 +249,7 @@ classify(CURLcode rc)
 }
 
 static void
-set_options(const HttpRequest *req, struct curl_slist *headers, char *errbuf)
+set_options(const HttpRequest *req, bool get, struct curl_slist *headers, char *errbuf)
 {
 	curl_easy_reset(easy);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -262,9 +262,14 @@ set_options(const HttpRequest *req, struct curl_slist *headers, char *errbuf)
 #endif
 	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(easy, CURLOPT_POST, 1L);
-	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body);
-	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
+	if (get)
+		curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+	else
+	{
+		curl_easy_setopt(easy, CURLOPT_POST, 1L);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
+	}
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "iai/1.0 (PostgreSQL extension)");
 	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, req->timeout_ms);
@@ -357,8 +362,8 @@ http_default_ca_file(void)
 	return NULL;
 }
 
-void
-http_post(const HttpRequest *req, HttpResponse *resp)
+static void
+perform(const HttpRequest *req, bool get, HttpResponse *resp)
 {
 	struct curl_slist *volatile headers = NULL;
 	char		errbuf[CURL_ERROR_SIZE];
@@ -394,7 +399,7 @@ http_post(const HttpRequest *req, HttpResponse *resp)
 
 	/* until it completes, this transfer owns whatever connection there is */
 	note_ready(req, false);
-	set_options(req, (struct curl_slist *) headers, errbuf);
+	set_options(req, get, (struct curl_slist *) headers, errbuf);
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
 	{
@@ -446,6 +451,9 @@ http_post(const HttpRequest *req, HttpResponse *resp)
 		resp->body[rbuf.len] = '\0';
 		resp->body_len = rbuf.len;
 	}
+	/* an answer may hold temporary credentials: keep no stray copy */
+	if (rbuf.len > 0)
+		explicit_bzero(rbuf.data, rbuf.len);
 
 	/* do not keep a large buffer for the life of the backend */
 	if (rbuf.cap > 64 * 1024)
@@ -454,4 +462,17 @@ http_post(const HttpRequest *req, HttpResponse *resp)
 		rbuf.data = NULL;
 		rbuf.cap = 0;
 	}
+}
+
+void
+http_post(const HttpRequest *req, HttpResponse *resp)
+{
+	perform(req, false, resp);
+}
+
+/* A GET of req->url (body ignored), otherwise as http_post(). */
+void
+http_get(const HttpRequest *req, HttpResponse *resp)
+{
+	perform(req, true, resp);
 }

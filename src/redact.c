@@ -10,7 +10,9 @@
  * ALTER SYSTEM text as typed.  This emit_log_hook (in every process that
  * loaded the library, the postmaster included when preloaded) rewrites each
  * message before it is written: the current values of the credential
- * settings (6 characters or more) are masked wherever they appear; where a
+ * settings, and the temporary key and token this process last used (from
+ * a CVM role or TKE workload identity), 6 characters or more, are masked
+ * wherever they appear; where a
  * credential setting's name is followed by what assigns or reports a value
  * ("= ...", "TO ...", ", ..." as in set_config, "changed to ...", ": ..."),
  * blanks and comments aside, the rest of the message is masked; and the
@@ -29,6 +31,7 @@
 #include "utils/elog.h"
 #include "utils/memutils.h"
 
+#include "credcache.h"
 #include "redact.h"
 #include "settings.h"
 
@@ -115,11 +118,15 @@ names_a_secret(const char *text)
 	return false;
 }
 
+/* How many values secret_values() may give. */
+#define MAX_SECRET_VALUES (lengthof(secret_names) + 2)
+
 /* The current values of the credential settings, worth masking. */
 static int
 secret_values(const char **values)
 {
-	const char *candidates[] = {iai_secret_key, iai_session_token, iai_secret_id};
+	const char *candidates[] = {iai_secret_key, iai_session_token, iai_secret_id,
+	iai_temp_last_key(), iai_temp_last_token()};
 	int			n = 0;
 
 	for (size_t i = 0; i < lengthof(candidates); i++)
@@ -195,7 +202,7 @@ redact_field(char **field, const char **values, int nvalues)
 static void
 redact_hook(ErrorData *edata)
 {
-	const char *values[lengthof(secret_names)];
+	const char *values[MAX_SECRET_VALUES];
 	int			nvalues = secret_values(values);
 	MemoryContext old = MemoryContextSwitchTo(ErrorContext);
 

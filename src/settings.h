@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * settings.h
- *		The iai.* configuration parameters and credential resolution.
+ *		The iai.* configuration parameters.
  *
  *-------------------------------------------------------------------------
  */
@@ -16,15 +16,6 @@ typedef struct IaiEndpoint
 	char	   *url;			/* normalised, "scheme://host[:port]/" */
 	char	   *host_header;	/* Host header value, port only if not default */
 } IaiEndpoint;
-
-/* Credentials for one call, and where they came from. */
-typedef struct IaiCredentials
-{
-	const char *secret_id;
-	const char *secret_key;
-	const char *token;			/* NULL unless temporary credentials */
-	const char *source;			/* for messages: which settings supplied them */
-} IaiCredentials;
 
 extern char *iai_secret_id;
 extern char *iai_secret_key;
@@ -53,7 +44,12 @@ extern bool iai_loaded_at_start;
 extern void iai_define_settings(void);
 extern const IaiEndpoint *iai_endpoint(void);
 
-/* Fill creds from settings, then the environment, then the SDK INI file. */
-extern void iai_resolve_credentials(IaiCredentials *creds);
+/*
+ * The name of a credential setting (iai.secret_id, iai.secret_key,
+ * iai.session_token) that is set from the configuration files or the
+ * server's command line, or NULL if none is.  Until a session loads the
+ * library such a value is readable by every role.
+ */
+extern const char *iai_secret_set_in_config_files(void);
 
 #endif							/* IAI_SETTINGS_H */

@@ -32,8 +32,25 @@ Control endpoints (any method, any listener, query arguments only, one-line JSON
     /_mock/log[?since=N]                  logged API requests with seq > N
     /_mock/count[?verdict=V][&action=A]   number of matching logged requests
     /_mock/credential?id=I&key=K[&token=T]  add a credential (kept across resets)
+    /_mock/role?name=R&id=I&key=K&token=T[&expires_in=S][&code=C][&answer=A]
+               [&bind=0|1][&delay_ms=D][&revoke=OLD_ID]
+                                          the CVM metadata service serves role R's
+                                          credentials (also added, valid for S s)
+    /_mock/role?unbind=1                  no role bound: the role list answers 404
+    /_mock/metadata                       {"requests":N,"list":N,"credentials":N,"paths":[...]}
+    /_mock/sts?provider=P&role_arn=A&web_token=W&id=I&key=K&token=T[&expires_in=S]
+              [&error=CODE][&answer=A][&delay_ms=D]
+                                          what STS AssumeRoleWithWebIdentity answers
     /_mock/fault?kind=K[&count=N]...      queue a fault for the next N API requests
     /_mock/config?[rate_limit=N][&clock_skew=S]
+
+CVM metadata service: GET /latest/meta-data/cam/security-credentials/ names the
+bound role, GET .../security-credentials/R answers {"TmpSecretId", "TmpSecretKey",
+"Token", "ExpiredTime", "Expiration", "Code"} (answer=malformed: a cut-off body).
+STS: a POST / with X-TC-Action AssumeRoleWithWebIdentity (version 2018-08-13)
+must carry "Authorization: SKIP", X-TC-Region and the configured ProviderId,
+RoleArn and WebIdentityToken; it answers Response.Credentials and ExpiredTime.
+Temporary credentials are refused (AuthFailure.TokenFailure) once expired.
 
 Fault kinds: delay(ms) status(status) error(code, message) throttle drop
 drop_after hang malformed empty no_request_id oversized(size) trickle(ms),
@@ -80,6 +97,7 @@ HANDSHAKE_TIMEOUT = 30
 HANG_SECONDS = 600
 JSON_TYPE = "application/json"
 CONTROL_PREFIX = "/_mock/"
+METADATA_PREFIX = "/latest/meta-data/"
 
 BUILTIN_CREDENTIALS = {
     # SecretId: (SecretKey, session token, or None for a long-term key)
@@ -441,6 +459,7 @@ class MockIai:
     def __init__(self):
         self.lock = threading.Lock()
         self.credentials = dict(BUILTIN_CREDENTIALS)
+        self.expiry: dict[str, float] = {}     # SecretId -> Unix time it expires
         self._clear()
 
     def _clear(self):
@@ -451,6 +470,10 @@ class MockIai:
         self.rate_limit = 0
         self.clock_skew = 0.0
         self.arrivals: deque[float] = deque()
+        self.roles: dict[str, dict] = {}       # the metadata service's roles
+        self.bound_role: str | None = None
+        self.metadata_paths: list[str] = []
+        self.sts: dict | None = None
 
     # -- bookkeeping -------------------------------------------------------
 
@@ -493,9 +516,18 @@ class MockIai:
             if clock_skew is not None:
                 self.clock_skew = clock_skew
 
-    def add_credential(self, secret_id: str, secret_key: str, token: str | None):
+    def add_credential(self, secret_id: str, secret_key: str, token: str | None,
+                       expires: float | None = None):
         with self.lock:
             self.credentials[secret_id] = (secret_key, token)
+            if expires is None:
+                self.expiry.pop(secret_id, None)
+            else:
+                self.expiry[secret_id] = expires
+
+    def revoke_credential(self, secret_id: str):
+        with self.lock:
+            self.credentials.pop(secret_id, None)
 
     def add_group(self, group: str, persons: list[str]):
         with self.lock:
@@ -522,6 +554,8 @@ class MockIai:
             return text_reply(404, "not found")
         if req.method != "POST":
             return text_reply(405, "method not allowed: the API takes POST only")
+        if req.header("x-tc-action") == "AssumeRoleWithWebIdentity":
+            return self.sts_answer(req, rid)
         try:
             self._authenticate(req, over_rate, clock_skew)
             action = req.header("x-tc-action")
@@ -557,6 +591,7 @@ class MockIai:
             raise ApiError("AuthFailure.InvalidAuthorization")
         with self.lock:
             credential = self.credentials.get(auth.secret_id)
+            expires = self.expiry.get(auth.secret_id)
         if credential is None:
             raise ApiError("AuthFailure.SecretIdNotFound", detail=f"SecretId {auth.secret_id!r}")
         secret_key, token = credential
@@ -568,6 +603,8 @@ class MockIai:
             raise ApiError("AuthFailure.TokenFailure", detail="X-TC-Token sent with a long-term key")
         if token is not None and sent_token != token:
             raise ApiError("AuthFailure.TokenFailure", detail="X-TC-Token missing or wrong")
+        if expires is not None and time.time() >= expires:
+            raise ApiError("AuthFailure.TokenFailure", detail="temporary credentials expired")
 
     def _person_exists(self, person: str) -> bool:
         return any(person in members for members in self.groups.values())
@@ -620,6 +657,107 @@ class MockIai:
             raise ApiError("InvalidParameterValue.PersonIdNotExist")
         return {"PersonGroupInfos": [{"GroupId": g, "PersonExDescriptions": []} for g in groups],
                 "GroupNum": len(groups), "FaceModelVersion": "3.0"}
+
+    # -- the CVM metadata service and STS ----------------------------------
+
+    def set_role(self, args: dict) -> None:
+        expires = time.time() + float(args.get("expires_in", 7200))
+        with self.lock:
+            if args.get("revoke"):
+                self.credentials.pop(args["revoke"], None)
+            self.roles[args["name"]] = {
+                "id": args["id"], "key": args["key"], "token": args["token"],
+                "expires": int(expires), "code": args.get("code", "Success"),
+                "answer": args.get("answer", "json"),
+                "delay_ms": int(args.get("delay_ms", 0)),
+            }
+            if args.get("bind", "1") == "1":
+                self.bound_role = args["name"]
+            self.credentials[args["id"]] = (args["key"], args["token"])
+            self.expiry[args["id"]] = int(expires)
+
+    def metadata_answer(self, path: str) -> tuple[Reply, int]:
+        """A GET of the metadata service; also how long to wait before answering."""
+        prefix = "/latest/meta-data/cam/security-credentials/"
+        with self.lock:
+            self.metadata_paths.append(path)
+            if path == prefix:
+                if self.bound_role is None:
+                    return text_reply(404, "404 - Not Found"), 0
+                return Reply(200, "text/plain", self.bound_role.encode(), "role", None), 0
+            role = self.roles.get(path[len(prefix):]) if path.startswith(prefix) else None
+            if role is None:
+                return text_reply(404, "404 - Not Found"), 0
+            role = dict(role)
+        body = {"TmpSecretId": role["id"], "TmpSecretKey": role["key"],
+                "ExpiredTime": role["expires"],
+                "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(role["expires"])),
+                "Token": role["token"], "Code": role["code"]}
+        data = json_bytes(body)
+        if role["answer"] == "malformed":
+            data = data[:len(data) // 2 + 20]   # cut off after the key
+        elif role["answer"] == "no_key":
+            del body["TmpSecretKey"]
+            data = json_bytes(body)
+        return Reply(200, "text/plain", data, "credentials", None), role["delay_ms"]
+
+    def metadata_counts(self) -> dict:
+        prefix = "/latest/meta-data/cam/security-credentials/"
+        with self.lock:
+            paths = list(self.metadata_paths)
+        return {"requests": len(paths), "list": sum(1 for p in paths if p == prefix),
+                "credentials": sum(1 for p in paths if p != prefix), "paths": paths}
+
+    def set_sts(self, args: dict) -> None:
+        expires = int(time.time() + float(args.get("expires_in", 7200)))
+        with self.lock:
+            self.sts = {**args, "expires": expires}
+            if args.get("id"):
+                self.credentials[args["id"]] = (args["key"], args["token"])
+                self.expiry[args["id"]] = expires
+
+    def sts_answer(self, req: ApiRequest, rid: str) -> Reply:
+        """STS AssumeRoleWithWebIdentity, as the SDKs call it: unsigned."""
+        with self.lock:
+            sts = dict(self.sts) if self.sts else None
+        if sts and int(sts.get("delay_ms", 0)):
+            time.sleep(int(sts["delay_ms"]) / 1000)
+        if sts and sts.get("answer") == "malformed":
+            return Reply(200, JSON_TYPE, b'{"Response":{"Credentials":{"TmpSecretKey":"' +
+                         sts["key"].encode(), "malformed", None)
+        params = req.params or {}
+
+        def refuse(code: str, message: str) -> Reply:
+            return api_error(code, message, rid, message)
+
+        if req.header("authorization") != "SKIP":
+            return refuse("AuthFailure.InvalidAuthorization", "AssumeRoleWithWebIdentity is not signed: Authorization must be SKIP")
+        if req.header("x-tc-version") != "2018-08-13":
+            return refuse("NoSuchVersion", "STS version is 2018-08-13")
+        if not req.header("x-tc-region") or not req.header("x-tc-timestamp"):
+            return refuse("MissingParameter", "X-TC-Region and X-TC-Timestamp are required")
+        if not (req.header("content-type") or "").startswith("application/json"):
+            return refuse("InvalidParameter", "Content-Type must be application/json")
+        for name in ("ProviderId", "WebIdentityToken", "RoleArn", "RoleSessionName"):
+            if not isinstance(params.get(name), str) or not params[name]:
+                return refuse("MissingParameter", f"{name} is required")
+        if not re.fullmatch(r"[\w+=,.@-]{2,64}", params["RoleSessionName"]):
+            return refuse("InvalidParameter", "RoleSessionName is 2 to 64 of [\\w+=,.@-]")
+        duration = params.get("DurationSeconds", 7200)
+        if not isinstance(duration, int) or not 0 < duration <= 43200:
+            return refuse("InvalidParameter", "DurationSeconds is 1 to 43200")
+        if sts is None:
+            return refuse("InvalidParameter.WebIdentityTokenError", "no web identity is configured")
+        if sts.get("error"):
+            return refuse(sts["error"], "refused as configured")
+        if (params["ProviderId"], params["RoleArn"], params["WebIdentityToken"]) != \
+                (sts.get("provider"), sts.get("role_arn"), sts.get("web_token")):
+            return refuse("InvalidParameter.WebIdentityTokenError", "ProviderId, RoleArn or WebIdentityToken do not match")
+        result = {"Credentials": {"Token": sts["token"], "TmpSecretId": sts["id"],
+                                  "TmpSecretKey": sts["key"]},
+                  "ExpiredTime": sts["expires"],
+                  "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(sts["expires"]))}
+        return api_success(result, rid)
 
     ACTIONS = {
         "DeletePersonFromGroup": delete_person_from_group,
@@ -719,6 +857,35 @@ def ctl_credential(mock: MockIai, args: dict) -> dict:
     return {"ok": True}
 
 
+def ctl_role(mock: MockIai, args: dict) -> dict:
+    expect_args(args, (), ("name", "id", "key", "token", "expires_in", "code", "answer",
+                           "bind", "delay_ms", "revoke", "unbind"))
+    if args.get("unbind"):
+        with mock.lock:
+            mock.bound_role = None
+        return {"ok": True}
+    expect_args(args, ("name", "id", "key", "token"), ("expires_in", "code", "answer", "bind",
+                                                      "delay_ms", "revoke"))
+    float_arg(args, "expires_in")
+    int_arg(args, "delay_ms", 0, 0, 600_000)
+    mock.set_role(args)
+    return {"ok": True}
+
+
+def ctl_metadata(mock: MockIai, args: dict) -> dict:
+    expect_args(args)
+    return mock.metadata_counts()
+
+
+def ctl_sts(mock: MockIai, args: dict) -> dict:
+    expect_args(args, (), ("provider", "role_arn", "web_token", "id", "key", "token",
+                           "expires_in", "error", "answer", "delay_ms"))
+    float_arg(args, "expires_in")
+    int_arg(args, "delay_ms", 0, 0, 600_000)
+    mock.set_sts(args)
+    return {"ok": True}
+
+
 def ctl_fault(mock: MockIai, args: dict) -> dict:
     expect_args(args, ("kind",), ("count", "ms", "status", "code", "message", "size"))
     kind = args["kind"]
@@ -747,6 +914,7 @@ def ctl_config(mock: MockIai, args: dict) -> dict:
 CONTROL_ENDPOINTS = {
     "reset": ctl_reset, "group": ctl_group, "state": ctl_state, "log": ctl_log,
     "count": ctl_count, "credential": ctl_credential, "fault": ctl_fault, "config": ctl_config,
+    "role": ctl_role, "metadata": ctl_metadata, "sts": ctl_sts,
 }
 
 
@@ -786,6 +954,10 @@ class MockHandler(BaseHTTPRequestHandler):
         try:
             if url.path.startswith(CONTROL_PREFIX):
                 self._control(url.path[len(CONTROL_PREFIX):].strip("/"), url.query)
+            elif url.path.startswith(METADATA_PREFIX):
+                reply, delay_ms = self.server.mock.metadata_answer(url.path)
+                time.sleep(delay_ms / 1000)
+                self._send(reply)
             else:
                 self._api(url, body, arrived, now)
         except QUIET_ERRORS:

@@ -54,6 +54,12 @@ secrets=(
 	mockIniFileSecretKey0000000000003 debug-token-never-shown
 	NewSecretValueBySET000001 NewTokenValueBySetConfig01
 	NewSecretValueAlterSystem01 NewTokenValueAlterSystem01 NewSecretValueSpelledOdd01
+	# temporary credentials from the CVM role and TKE workload identity (rolecreds.sh)
+	mockRoleSecretKeyA00000000000000001 roleTokenA mockRoleSecretKeyB00000000000000002
+	mock-role-token-B-000002 mockRoleSecretKeyC00000000000000003 mock-role-token-C-000003
+	mockRoleSecretKeyD00000000000000004 mock-role-token-D-000004 mockBrokenSecretKey
+	mock-broken-token-08 mockBadCodeKey mockOidcSecretKey mock-oidc-token-00000
+	mockWebIdentityToken mockRegressRoleSecretKey0000000005 mock-regress-role-token-05
 )
 for s in "${secrets[@]}"; do
 	is "$(grep -c -- "$s" "$log" || true)" "0" "no '$s' in the other $(wc -l < "$log") log lines"
