@@ -37,10 +37,13 @@ SQL
 envdump=$(mktemp)
 rest=$(mktemp)
 trap 'rm -f "$envdump" "$rest"' EXIT
+# (up to PostgreSQL 17 a line per variable between two rulers; from 18 one
+# message whose lines after the first carry no log line prefix)
 awk -v dump="$envdump" -v rest="$rest" '
-	/PostmasterMain: initial environment dump:/ { inside = 1; dashes = 0; print > dump; next }
-	inside { print > dump; if ($0 ~ /-----------------------------------------$/ && ++dashes == 2) inside = 0; next }
-	{ print > rest }' "$log"
+	/initial environment dump:/ { inside = 1; ruled = /PostmasterMain:/; dashes = 0; print > dump; next }
+	inside && ruled { print > dump; if ($0 ~ /-----------------------------------------$/ && ++dashes == 2) inside = 0; next }
+	inside && !/^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] / { print > dump; next }
+	{ inside = 0; print > rest }' "$log"
 ok "[ -s '$envdump' ]" "PostgreSQL dumped the postmaster's environment at startup ($(wc -l < "$envdump") lines)"
 like "$(cat "$envdump")" 'TENCENTCLOUD_SECRET_KEY=' "... which holds the environment-variable test's credentials"
 log=$rest
