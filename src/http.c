@@ -365,7 +365,7 @@ http_post(const HttpRequest *req, HttpResponse *resp)
 	struct curl_slist *volatile headers = NULL;
 	char		errbuf[CURL_ERROR_SIZE];
 	volatile CURLcode rc = CURLE_OK;
-	curl_off_t	sent = 0;
+	long		sent = 0;
 	long		connects = 0;
 	instr_time	start,
 				duration;
