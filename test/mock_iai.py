@@ -37,8 +37,12 @@ Control endpoints (any method, any listener, query arguments only, one-line JSON
 
 Fault kinds: delay(ms) status(status) error(code, message) throttle drop
 drop_after hang malformed empty no_request_id oversized(size) trickle(ms),
-and tamper_body / tamper_content_type / tamper_host, which alter the request
-as received (as an on-path attacker would) before it is verified.
+text(message): a successful answer with Response.Text = message, and
+tamper_body / tamper_content_type / tamper_host, which alter the request
+as received (as an on-path attacker would) before it is verified.  With
+escape=1, error and text answers write every non-ASCII character of the
+message as a JSON \\u escape (surrogate pairs beyond the BMP); otherwise as
+raw UTF-8.
 
 --self-test runs the same signature code over the signing vectors and prints
 "ok <id>" or "FAIL <id>: ..." per case, then "N passed, M failed".
@@ -317,13 +321,15 @@ def json_bytes(obj, ascii_only: bool = False) -> bytes:
     return json.dumps(obj, ensure_ascii=ascii_only, separators=(",", ":")).encode()
 
 
-def api_success(result: dict, rid: str) -> Reply:
-    return Reply(200, JSON_TYPE, json_bytes({"Response": {**result, "RequestId": rid}}), "OK", rid)
+def api_success(result: dict, rid: str, ascii_only: bool = False) -> Reply:
+    return Reply(200, JSON_TYPE, json_bytes({"Response": {**result, "RequestId": rid}}, ascii_only),
+                 "OK", rid)
 
 
-def api_error(code: str, message: str, rid: str, detail: str | None = None) -> Reply:
+def api_error(code: str, message: str, rid: str, detail: str | None = None,
+              ascii_only: bool = False) -> Reply:
     body = {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": rid}}
-    return Reply(200, JSON_TYPE, json_bytes(body), code, rid, detail)
+    return Reply(200, JSON_TYPE, json_bytes(body, ascii_only), code, rid, detail)
 
 
 def text_reply(status: int, text: str) -> Reply:
@@ -392,7 +398,7 @@ class ApiRequest:
 
 
 TAMPER_FAULTS = {"tamper_body", "tamper_content_type", "tamper_host"}
-FAULT_KINDS = {"delay", "status", "error", "throttle", "drop", "drop_after", "hang",
+FAULT_KINDS = {"delay", "status", "error", "throttle", "drop", "drop_after", "hang", "text",
                "malformed", "empty", "no_request_id", "oversized", "trickle"} | TAMPER_FAULTS
 # the request still takes effect (tampered ones only if the signature allowed it)
 PROCESSED_FAULTS = {"delay", "drop_after", "trickle"} | TAMPER_FAULTS
@@ -422,6 +428,7 @@ class Fault:
     code: str = ""
     message: str | None = None
     size: int = 2 * 1024 * 1024
+    escape: bool = False
 
 
 class Admission(NamedTuple):
@@ -634,7 +641,10 @@ def fault_reply(fault: Fault, rid: str, lang: str) -> Reply:
     if fault.kind == "status":
         return text_reply(fault.status, f"mock fault: HTTP {fault.status}")
     if fault.kind in ("error", "throttle"):
-        return api_error(fault.code, fault.message or ApiError(fault.code).message(lang), rid)
+        return api_error(fault.code, fault.message or ApiError(fault.code).message(lang), rid,
+                         ascii_only=fault.escape)
+    if fault.kind == "text":
+        return api_success({"Text": fault.message or ""}, rid, ascii_only=fault.escape)
     if fault.kind == "malformed":
         return Reply(200, "text/html", b"<html>not json</html>", "malformed", None)
     if fault.kind == "empty":
@@ -720,7 +730,7 @@ def ctl_credential(mock: MockIai, args: dict) -> dict:
 
 
 def ctl_fault(mock: MockIai, args: dict) -> dict:
-    expect_args(args, ("kind",), ("count", "ms", "status", "code", "message", "size"))
+    expect_args(args, ("kind",), ("count", "ms", "status", "code", "message", "size", "escape"))
     kind = args["kind"]
     if kind not in FAULT_KINDS:
         raise BadArgument(f"unknown fault kind {kind!r}; one of {', '.join(sorted(FAULT_KINDS))}")
@@ -734,7 +744,8 @@ def ctl_fault(mock: MockIai, args: dict) -> dict:
                   remaining=int_arg(args, "count", 1, 1, 1_000_000),
                   ms=int_arg(args, "ms", 200 if kind == "trickle" else 1000, 0, HANG_SECONDS * 1000),
                   status=status, code=code, message=args.get("message") or None,
-                  size=int_arg(args, "size", 2 * 1024 * 1024, OVERSIZED_MIN, 2**31 - 1))
+                  size=int_arg(args, "size", 2 * 1024 * 1024, OVERSIZED_MIN, 2**31 - 1),
+                  escape=bool(int_arg(args, "escape", 0, 0, 1)))
     return {"ok": True, "queued": mock.queue_fault(fault)}
 
 
