@@ -21,7 +21,7 @@ EXTENSION = iai
 DATA = sql/iai--1.0.sql sql/iai--1.1.sql sql/iai--1.0--1.1.sql
 PGFILEDESC = "iai - Tencent Cloud Face Recognition calls from SQL"
 
-REGRESS = setup loadmode call errors input retry trigger async stats privileges tls security upgrade encoding
+REGRESS = setup loadmode call errors input retry trigger async stats privileges tls security upgrade encoding settings
 REGRESS_OPTS = --inputdir=. --load-extension=iai
 
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -553,6 +553,7 @@ send_signed(const CallInfo *ctx, const IaiCredentials *creds,
 {
 	SignedRequest sr;
 	HttpRequest hreq = {0};
+	const IaiProxy *proxy = iai_proxy_setting();
 
 	sign_request(ctx, creds, body, body_len, (int64) time(NULL), &sr);
 	hreq.url = ctx->url;
@@ -563,6 +564,8 @@ send_signed(const CallInfo *ctx, const IaiCredentials *creds,
 	hreq.timeout_ms = Min(iai_timeout_ms, timeout_ms);
 	hreq.connect_timeout_ms = Min(iai_connect_timeout_ms, timeout_ms);
 	hreq.ca_file = iai_ca_file;
+	hreq.proxy = proxy->url;
+	hreq.proxy_from_environment = proxy->environment;
 	hreq.max_response = MAX_RESPONSE_BYTES;
 
 	http_post(&hreq, resp);

@@ -10,12 +10,31 @@
 
 #define IAI_DEFAULT_ENDPOINT "https://iai.tencentcloudapi.com"
 
+/*
+ * Why a value of a setting that decides where calls go is refused; kept
+ * with the value so that calls fail until it is corrected.
+ */
+typedef struct IaiRefused
+{
+	char	   *problem;		/* NULL when the value is valid */
+	char	   *shown;			/* the value, or NULL if it must not be shown */
+} IaiRefused;
+
 /* The endpoint as parsed once, when the setting is assigned. */
 typedef struct IaiEndpoint
 {
+	IaiRefused	refused;		/* first: see refused_extra() */
 	char	   *url;			/* normalised, "scheme://host[:port]/" */
 	char	   *host_header;	/* Host header value, port only if not default */
 } IaiEndpoint;
+
+/* iai.proxy as parsed. */
+typedef struct IaiProxy
+{
+	IaiRefused	refused;
+	char	   *url;			/* "" for a direct connection */
+	bool		environment;	/* follow the proxy environment variables */
+} IaiProxy;
 
 /* Credentials for one call, and where they came from. */
 typedef struct IaiCredentials
@@ -32,6 +51,7 @@ extern char *iai_session_token;
 extern char *iai_region;
 extern char *iai_language;
 extern char *iai_ca_file;
+extern char *iai_proxy;
 extern int	iai_timeout_ms;
 extern int	iai_connect_timeout_ms;
 extern int	iai_total_timeout_ms;
@@ -50,7 +70,16 @@ extern int	iai_queue_retention_s;
 extern bool iai_loaded_at_start;
 
 extern void iai_define_settings(void);
+
+/*
+ * The endpoint to call.  Raises (SQLSTATE F0000) if iai.endpoint,
+ * iai.ca_file or iai.proxy holds a value that was kept although invalid, so
+ * that no call goes anywhere the administrator did not choose.
+ */
 extern const IaiEndpoint *iai_endpoint(void);
+
+/* How to reach the endpoint: directly, through the environment's proxy or one. */
+extern const IaiProxy *iai_proxy_setting(void);
 
 /* Fill creds from settings, then the environment, then the SDK INI file. */
 extern void iai_resolve_credentials(IaiCredentials *creds);
