@@ -246,7 +246,9 @@ raise_transport_error(const CallInfo *ctx, const HttpResponse *resp)
 			break;
 		case HTTP_CONNECT_FAILED:
 			what = "could not connect to the IAI endpoint";
-			hint = "Check iai.endpoint and that the database server may reach it.";
+			hint = iai_proxy_setting()->url[0] != '\0' || iai_proxy_setting()->environment ?
+				"Check iai.endpoint, iai.proxy and that the database server may reach them." :
+				"Check iai.endpoint and that the database server may reach it.";
 			break;
 		case HTTP_TLS_UNTRUSTED:
 			what = "the IAI endpoint's TLS certificate is not issued by a trusted CA";
