@@ -33,6 +33,7 @@ Control endpoints (any method, any listener, query arguments only, one-line JSON
     /_mock/count[?verdict=V][&action=A]   number of matching logged requests
     /_mock/credential?id=I&key=K[&token=T]  add a credential (kept across resets)
     /_mock/fault?kind=K[&count=N]...      queue a fault for the next N API requests
+    /_mock/clear_faults                   drop every queued fault
     /_mock/config?[rate_limit=N][&clock_skew=S]
 
 Fault kinds: delay(ms) status(status) error(code, message) throttle drop
@@ -493,6 +494,10 @@ class MockIai:
             self.faults.append(fault)
             return sum(f.remaining for f in self.faults)
 
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
     def configure(self, rate_limit: int | None, clock_skew: float | None):
         with self.lock:
             if rate_limit is not None:
@@ -749,6 +754,12 @@ def ctl_fault(mock: MockIai, args: dict) -> dict:
     return {"ok": True, "queued": mock.queue_fault(fault)}
 
 
+def ctl_clear_faults(mock: MockIai, args: dict) -> dict:
+    expect_args(args)
+    mock.clear_faults()
+    return {"ok": True}
+
+
 def ctl_config(mock: MockIai, args: dict) -> dict:
     expect_args(args, (), ("rate_limit", "clock_skew"))
     mock.configure(int_arg(args, "rate_limit", None, 0, 1_000_000), float_arg(args, "clock_skew"))
@@ -757,7 +768,8 @@ def ctl_config(mock: MockIai, args: dict) -> dict:
 
 CONTROL_ENDPOINTS = {
     "reset": ctl_reset, "group": ctl_group, "state": ctl_state, "log": ctl_log,
-    "count": ctl_count, "credential": ctl_credential, "fault": ctl_fault, "config": ctl_config,
+    "count": ctl_count, "credential": ctl_credential, "fault": ctl_fault,
+    "clear_faults": ctl_clear_faults, "config": ctl_config,
 }
 
 
