@@ -13,8 +13,9 @@
  * settings (6 characters or more) are masked wherever they appear; where a
  * credential setting's name, quoted or not, is followed by what assigns or
  * reports a value ("= ...", "TO ...", ", ..." as in set_config, "changed
- * to ...", ": ..."), blanks and comments aside, the rest of the message is masked; and the
- * STATEMENT line is left out when the statement names one.  Mere mentions
+ * to ...", ": ..."), blanks and comments aside, the rest of the message is
+ * masked; the user information of any URL ("https://user:password@...") is
+ * masked; and the STATEMENT line is left out when the statement names one.  Mere mentions
  * of a name, as in hints, are kept.  This covers what PostgreSQL writes; it
  * is no parser, and cannot see every way of spelling a statement.
  *
@@ -184,6 +185,18 @@ redacted(const char *text, const char **values, int nvalues)
 			{
 				appendStringInfoString(&out, MASK);
 				p += vlen;
+				matched = changed = true;
+			}
+		}
+		if (!matched && strncmp(p, "://", 3) == 0)
+		{
+			/* a URL's user information, as in a refused endpoint or proxy */
+			size_t		u = strcspn(p + 3, "/@ \t\n\"'");
+
+			if (u > 0 && p[3 + u] == '@')
+			{
+				appendStringInfoString(&out, "://" MASK "@");
+				p += 3 + u + 1;
 				matched = changed = true;
 			}
 		}

@@ -206,6 +206,29 @@ invalid_value(const char *name, const char *problem, const char *shown,
 	return true;
 }
 
+/*
+ * Keep a URL whose user information may hold a password, but visible to
+ * every role through SHOW, with that part masked.
+ */
+static bool
+mask_user_info(char **newval)
+{
+	char	   *scheme_end = strstr(*newval, "://");
+	char	   *at;
+	char	   *masked;
+
+	if (scheme_end == NULL ||
+		(at = strchr(scheme_end + 3, '@')) == NULL)
+		return true;
+	masked = iai_guc_malloc((scheme_end + 3 - *newval) + 8 + strlen(at) + 1);
+	if (masked == NULL)
+		return false;
+	sprintf(masked, "%.*s********%s", (int) (scheme_end + 3 - *newval), *newval, at);
+	iai_guc_free(*newval);
+	*newval = masked;
+	return true;
+}
+
 /* Raise the error for a setting kept although refused. */
 static void
 raise_refused(const char *name, const IaiRefused *r)
@@ -478,8 +501,12 @@ check_endpoint(char **newval, void **extra, GucSource source)
 	curl_url_cleanup(u);
 
 	if (problem != NULL)
-		return invalid_value("iai.endpoint", problem, shown ? *newval : NULL,
-							 sizeof(IaiEndpoint), extra, source);
+	{
+		if (!invalid_value("iai.endpoint", problem, shown ? *newval : NULL,
+						   sizeof(IaiEndpoint), extra, source))
+			return false;
+		return shown || mask_user_info(newval);
+	}
 	if (ep == NULL)
 		return false;
 	*extra = ep;
@@ -546,8 +573,12 @@ check_proxy(char **newval, void **extra, GucSource source)
 		curl_free(part);
 		curl_url_cleanup(u);
 		if (problem != NULL)
-			return invalid_value("iai.proxy", problem, shown ? v : NULL,
-								 sizeof(IaiProxy), extra, source);
+		{
+			if (!invalid_value("iai.proxy", problem, shown ? v : NULL,
+							   sizeof(IaiProxy), extra, source))
+				return false;
+			return shown || mask_user_info(newval);
+		}
 	}
 
 	len = strlen(v) + 1;

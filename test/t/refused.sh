@@ -49,6 +49,8 @@ configure "iai.endpoint = 'https://alice:pw-never-shown@127.0.0.1:58443'"
 out=$(call r2)
 like "$out" 'ERROR:  invalid value for parameter "iai.endpoint"$' "an endpoint with user information: calls fail naming the setting"
 unlike "$out" 'pw-never-shown|alice' "... without repeating the value"
+is "$(q 'SHOW iai.endpoint')" "https://********@127.0.0.1:58443" "... which SHOW shows with the user information masked"
+is "$(grep -c 'pw-never-shown' "$log" || true)" "0" "... and the server log never holds it"
 
 configure "iai.ca_file = '/tmp/ca\\n.pem'"
 like "$(call r2)" 'invalid value for parameter "iai.ca_file"' "a CA file name with a control character: calls fail naming it"
