@@ -28,7 +28,7 @@ DATA = sql/iai--1.0.sql sql/iai--1.0--1.1.sql sql/iai--1.1--1.2.sql
 DATA_built = sql/iai--1.2.sql
 PGFILEDESC = "iai - Tencent Cloud Face Recognition calls from SQL"
 
-REGRESS = setup loadmode call errors input retry trigger async stats privileges tls rolecreds security upgrade
+REGRESS = setup loadmode call errors input retry trigger async stats privileges tls rolecreds security upgrade encoding settings
 REGRESS_OPTS = --inputdir=. --load-extension=iai
 
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -18,13 +18,26 @@ typedef struct IaiAnswer
 	bool		has_error;		/* Response.Error is an object */
 	char	   *code;			/* Response.Error.Code if a string, else NULL */
 	char	   *message;		/* Response.Error.Message if a string, else NULL */
+	char	   *text;			/* the body as parsed: see iai_unescape_non_ascii */
+	size_t		text_len;
 } IaiAnswer;
 
 /*
  * Parse body (len bytes of UTF-8).  Returns NULL when it is a usable answer
  * (a Response object with a RequestId, and a Code if it has an Error), or
- * what is wrong with it, for a message.  Strings are palloc'd.
+ * what is wrong with it, for a message.  Strings are palloc'd and always
+ * UTF-8, whatever the database's encoding; so is text, once set.
  */
 extern const char *iai_parse_answer(const char *body, size_t len, IaiAnswer *answer);
+
+/*
+ * JSON text (len bytes of UTF-8) with every \u escape of a character
+ * beyond ASCII replaced by that character in UTF-8 (a surrogate pair by the
+ * one character it encodes, a lone surrogate by U+FFFD), so that parsing it
+ * never converts an escape to the database's encoding.  ASCII escapes and
+ * everything else are kept as they are.  Returns a palloc'd, NUL-terminated
+ * copy, never longer than the input; *outlen is its length.
+ */
+extern char *iai_unescape_non_ascii(const char *text, size_t len, size_t *outlen);
 
 #endif							/* IAI_ANSWER_H */

@@ -261,6 +261,25 @@ refuse_exposed_secrets(void)
 				 errhint("Add iai to shared_preload_libraries or session_preload_libraries, or supply the credentials through the server's environment or credentials file.")));
 }
 
+/*
+ * Credentials stored with ALTER ROLE/DATABASE SET while the library was not
+ * loaded to refuse them: never used, whatever else is set.
+ */
+static void
+refuse_catalog_secrets(void)
+{
+	const char *stored = iai_secret_set_in_catalog();
+
+	if (stored != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("%s is set with ALTER ROLE or ALTER DATABASE, which iai does not accept",
+						stored),
+				 errdetail("Every role can read the settings stored there."),
+				 errhint("Remove it with ALTER ROLE or ALTER DATABASE ... RESET %s. " IAI_SECRETS_BELONG_HINT,
+						 stored)));
+}
+
 /* ---- the long-term sources ---- */
 
 static bool
@@ -530,6 +549,7 @@ iai_resolve_credentials(IaiCredentials *creds)
 	const char *cvm_absent = NULL;
 
 	memset(creds, 0, sizeof(*creds));
+	refuse_catalog_secrets();
 	switch (credentials_source)
 	{
 		case CRED_SETTINGS:

@@ -280,6 +280,13 @@ set_options(const HttpRequest *req, bool get, struct curl_slist *headers, char *
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (req->ca_file != NULL && req->ca_file[0] != '\0')
 		curl_easy_setopt(easy, CURLOPT_CAINFO, req->ca_file);
+	/* after the reset, libcurl follows the proxy environment variables */
+	if (!req->proxy_from_environment)
+	{
+		/* "" disables the environment's proxy; no_proxy may not bypass ours */
+		curl_easy_setopt(easy, CURLOPT_PROXY, req->proxy ? req->proxy : "");
+		curl_easy_setopt(easy, CURLOPT_NOPROXY, "");
+	}
 	curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) req->max_response);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_body);
 #if LIBCURL_VERSION_NUM >= 0x075000
@@ -368,7 +375,7 @@ perform(const HttpRequest *req, bool get, HttpResponse *resp)
 	struct curl_slist *volatile headers = NULL;
 	char		errbuf[CURL_ERROR_SIZE];
 	volatile CURLcode rc = CURLE_OK;
-	curl_off_t	sent = 0;
+	long		sent = 0;
 	long		connects = 0;
 	instr_time	start,
 				duration;

@@ -40,6 +40,11 @@ typedef struct HttpRequest
 	long		timeout_ms;
 	long		connect_timeout_ms;
 	const char *ca_file;		/* NULL or "" for the system's store */
+	const char *proxy;			/* NULL or "" for a direct connection (proxy
+								 * environment variables ignored), else the
+								 * proxy's URL */
+	bool		proxy_from_environment; /* follow http_proxy, no_proxy, ...
+										 * instead */
 	size_t		max_response;	/* bytes */
 } HttpRequest;
 

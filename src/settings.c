@@ -11,6 +11,21 @@
  * control characters, so no setting can inject a header.  Which
  * credentials sign a call is decided in credentials.c.
  *
+ * A value that decides where calls go (endpoint, CA file, proxy) and is
+ * invalid is refused outright where someone typing it hears of it (SET,
+ * ALTER SYSTEM, ALTER ROLE/DATABASE SET).  From anywhere else (the
+ * configuration files at start or reload, settings applied when a session
+ * starts, placeholders taken over when the library loads) PostgreSQL would
+ * only log the refusal and fall back to the old value or the default, which
+ * for iai.endpoint is the production service.  Such a value is kept, marked
+ * refused in the GUC "extra", and every call fails naming it until it is
+ * corrected.
+ *
+ * The credential settings cannot be stored with ALTER ROLE/DATABASE SET or
+ * a function's SET clause: pg_db_role_setting and pg_proc are readable by
+ * every role.  Values stored there while the library was not loaded are
+ * refused when a session applies them.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -19,6 +34,7 @@
 
 #include <curl/curl.h>
 
+#include "tcop/pquery.h"
 #include "utils/guc.h"
 
 #include "compat.h"
@@ -50,8 +66,15 @@ int			iai_queue_retry_interval_ms = 5000;
 int			iai_queue_retention_s = 86400;
 int			iai_queue_pause_warning_s = 300;
 
+char	   *iai_proxy = NULL;
+
 static char *endpoint_string = NULL;
 static IaiEndpoint *endpoint_parsed = NULL;
+static IaiRefused *ca_file_refused = NULL;
+static IaiProxy *proxy_parsed = NULL;
+
+/* Set while the library defines its settings (taking over placeholders). */
+static bool defining_settings = false;
 
 static bool
 has_control_chars(const char *s)
@@ -97,12 +120,118 @@ check_header_text(const char *name, const char *value, bool secret)
 }
 
 /*
- * Whether each credential setting's value came from the configuration
- * files or the server's command line.  Until the library is loaded, such a
- * value is an ordinary placeholder that every role can read, so it is used
+ * Whether an invalid value of a setting that decides where calls go is
+ * refused now, or kept marked refused (see the file's header).  ALTER
+ * SYSTEM validates with PGC_S_FILE too, but runs as a statement, with a
+ * portal active, which a configuration reload never does.
+ */
+static bool
+refuse_outright(GucSource source)
+{
+	if (defining_settings)
+		return false;
+	if (source == PGC_S_FILE)
+		return ActivePortal != NULL;
+	return source >= PGC_S_CLIENT;
+}
+
+/*
+ * An "extra" for a value kept although invalid: the problem, and the value
+ * as it may be shown (NULL when it must not be repeated).  One chunk, as
+ * GUC frees an extra as a whole; size is that of the struct that starts
+ * with an IaiRefused.
+ */
+static void *
+refused_extra(size_t size, const char *problem, const char *shown)
+{
+	size_t		plen = strlen(problem) + 1;
+	size_t		slen = shown ? strlen(shown) + 1 : 0;
+	char	   *chunk = iai_guc_malloc(size + plen + slen);
+	IaiRefused *r = (IaiRefused *) chunk;
+
+	if (chunk == NULL)
+		return NULL;
+	memset(chunk, 0, size);
+	r->problem = memcpy(chunk + size, problem, plen);
+	r->shown = shown ? memcpy(chunk + size + plen, shown, slen) : NULL;
+	return chunk;
+}
+
+/*
+ * A check hook's verdict on an invalid value: refuse it (false), or keep it
+ * with an extra saying why it is refused (true).  A value shown is one
+ * that may be repeated in messages.
+ */
+static bool
+invalid_value(const char *name, const char *problem, const char *shown,
+			  size_t extra_size, void **extra, GucSource source)
+{
+	if (refuse_outright(source))
+	{
+		if (shown == NULL)
+			GUC_check_errmsg("invalid value for parameter \"%s\"", name);
+		GUC_check_errdetail("%s", problem);
+		return false;
+	}
+	*extra = refused_extra(extra_size, problem, shown);
+	if (*extra == NULL)
+		return false;
+	/* the postmaster, at start or reload: say so in the log at once */
+	if (!IsUnderPostmaster)
+		ereport(LOG,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 shown ? errmsg("invalid value for parameter \"%s\": \"%s\"", name, shown) :
+				 errmsg("invalid value for parameter \"%s\"", name),
+				 errdetail("%s", problem),
+				 errhint("Calls of iai fail until it is corrected.")));
+	return true;
+}
+
+/*
+ * Keep a URL whose user information may hold a password, but visible to
+ * every role through SHOW, with that part masked.
+ */
+static bool
+mask_user_info(char **newval)
+{
+	char	   *scheme_end = strstr(*newval, "://");
+	char	   *at;
+	char	   *masked;
+
+	if (scheme_end == NULL ||
+		(at = strchr(scheme_end + 3, '@')) == NULL)
+		return true;
+	masked = iai_guc_malloc((scheme_end + 3 - *newval) + 8 + strlen(at) + 1);
+	if (masked == NULL)
+		return false;
+	sprintf(masked, "%.*s********%s", (int) (scheme_end + 3 - *newval), *newval, at);
+	iai_guc_free(*newval);
+	*newval = masked;
+	return true;
+}
+
+/* Raise the error for a setting kept although refused. */
+static void
+raise_refused(const char *name, const IaiRefused *r)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CONFIG_FILE_ERROR),
+			 r->shown ? errmsg("invalid value for parameter \"%s\": \"%s\"", name, r->shown) :
+			 errmsg("invalid value for parameter \"%s\"", name),
+			 errdetail("%s No request is sent until the setting is corrected.", r->problem),
+			 errhint("Correct %s where it is set (the configuration file, ALTER SYSTEM, ALTER DATABASE or ALTER ROLE) and reload the configuration.",
+					 name)));
+}
+
+/*
+ * Where each credential setting's value came from.  Until the library is
+ * loaded, a value from the configuration files or the server's command
+ * line is an ordinary placeholder that every role can read, so it is used
  * only when the library is loaded before any query runs (see
- * credentials.c).  The source travels as the value's "extra", so
- * SET, RESET and transaction rollback keep it right.
+ * credentials.c).  A value from ALTER ROLE/DATABASE SET, stored while the
+ * library was not loaded to refuse it, is never used.  The origin travels
+ * as the value's "extra", so SET, RESET and transaction rollback keep it
+ * right.
  */
 typedef enum
 {
@@ -112,25 +241,58 @@ typedef enum
 	NUM_SECRETS
 } SecretSetting;
 
+typedef enum
+{
+	FROM_SESSION,				/* SET, or the default */
+	FROM_SERVER_CONFIG,			/* postgresql.conf, ALTER SYSTEM, command line */
+	FROM_CATALOG				/* ALTER ROLE/DATABASE SET: readable by all */
+} SecretOrigin;
+
 static const char *const secret_names[NUM_SECRETS] = {
 	"iai.secret_id", "iai.secret_key", "iai.session_token"
 };
-static bool secret_server_wide[NUM_SECRETS];
+static SecretOrigin secret_origin[NUM_SECRETS];
 
 bool		iai_loaded_at_start = false;
+
+#define SECRETS_BELONG_HINT IAI_SECRETS_BELONG_HINT
+
+static bool
+nonempty(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
 
 static bool
 check_secret(SecretSetting which, char **newval, void **extra, GucSource source)
 {
-	bool	   *server_wide;
+	SecretOrigin *origin;
 
+	/*
+	 * ALTER ROLE/DATABASE SET and a function's SET clause are validated with
+	 * PGC_S_TEST and stored in catalogs every role can read.
+	 */
+	if (source == PGC_S_TEST)
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("%s cannot be stored with ALTER ROLE, ALTER DATABASE or a function's SET clause",
+						 secret_names[which]);
+		GUC_check_errdetail("Every role can read the settings stored there.");
+		GUC_check_errhint(SECRETS_BELONG_HINT);
+		return false;
+	}
 	if (!check_header_text(secret_names[which], *newval, true))
 		return false;
-	server_wide = iai_guc_malloc(sizeof(bool));
-	if (server_wide == NULL)
+	origin = iai_guc_malloc(sizeof(SecretOrigin));
+	if (origin == NULL)
 		return false;
-	*server_wide = (source == PGC_S_FILE || source == PGC_S_ARGV);
-	*extra = server_wide;
+	if (source == PGC_S_FILE || source == PGC_S_ARGV)
+		*origin = FROM_SERVER_CONFIG;
+	else if (source >= PGC_S_GLOBAL && source <= PGC_S_DATABASE_USER)
+		*origin = FROM_CATALOG;
+	else
+		*origin = FROM_SESSION;
+	*extra = origin;
 	return true;
 }
 
@@ -155,25 +317,34 @@ check_session_token(char **newval, void **extra, GucSource source)
 static void
 assign_secret_id(const char *newval, void *extra)
 {
-	secret_server_wide[SECRET_ID] = extra && *(bool *) extra;
+	secret_origin[SECRET_ID] = extra ? *(SecretOrigin *) extra : FROM_SESSION;
 }
 
 static void
 assign_secret_key(const char *newval, void *extra)
 {
-	secret_server_wide[SECRET_KEY] = extra && *(bool *) extra;
+	secret_origin[SECRET_KEY] = extra ? *(SecretOrigin *) extra : FROM_SESSION;
 }
 
 static void
 assign_session_token(const char *newval, void *extra)
 {
-	secret_server_wide[SESSION_TOKEN] = extra && *(bool *) extra;
+	secret_origin[SESSION_TOKEN] = extra ? *(SecretOrigin *) extra : FROM_SESSION;
 }
 
 static bool
 check_ca_file(char **newval, void **extra, GucSource source)
 {
-	return check_header_text("iai.ca_file", *newval, false);
+	if (*newval != NULL && has_control_chars(*newval))
+		return invalid_value("iai.ca_file", "The file name contains control characters.",
+							 NULL, sizeof(IaiRefused), extra, source);
+	return true;
+}
+
+static void
+assign_ca_file(const char *newval, void *extra)
+{
+	ca_file_refused = (IaiRefused *) extra;
 }
 
 static bool
@@ -235,6 +406,7 @@ check_endpoint(char **newval, void **extra, GucSource source)
 			   *path = NULL,
 			   *part = NULL;
 	const char *problem = NULL;
+	bool		shown = true;
 	IaiEndpoint *ep;
 	char	   *buf;
 	size_t		hostlen;
@@ -242,16 +414,12 @@ check_endpoint(char **newval, void **extra, GucSource source)
 	size_t		urllen;
 
 	if (*newval == NULL || (*newval)[0] == '\0')
-	{
-		GUC_check_errdetail("iai.endpoint must be an http or https URL, such as \"%s\".",
-							IAI_DEFAULT_ENDPOINT);
-		return false;
-	}
+		return invalid_value("iai.endpoint",
+							 "iai.endpoint must be an http or https URL, such as \"" IAI_DEFAULT_ENDPOINT "\".",
+							 "", sizeof(IaiEndpoint), extra, source);
 	if (has_control_chars(*newval))
-	{
-		GUC_check_errdetail("The URL contains control characters.");
-		return false;
-	}
+		return invalid_value("iai.endpoint", "The URL contains control characters.",
+							 NULL, sizeof(IaiEndpoint), extra, source);
 
 	u = curl_url();
 	if (u == NULL)
@@ -266,7 +434,7 @@ check_endpoint(char **newval, void **extra, GucSource source)
 	else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK)
 	{
 		/* it may hold a password: do not repeat the value */
-		GUC_check_errmsg("invalid value for parameter \"iai.endpoint\"");
+		shown = false;
 		problem = "The URL must not contain user information.";
 	}
 	else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
@@ -296,6 +464,7 @@ check_endpoint(char **newval, void **extra, GucSource source)
 		ep = iai_guc_malloc(sizeof(IaiEndpoint) + urllen + 1 + hostlen + portlen + 1);
 		if (ep != NULL)
 		{
+			memset(ep, 0, sizeof(IaiEndpoint));
 			buf = (char *) (ep + 1);
 			ep->url = buf;
 			snprintf(buf, urllen + 1, "%s://%s%s%s/", scheme, host,
@@ -319,8 +488,10 @@ check_endpoint(char **newval, void **extra, GucSource source)
 
 	if (problem != NULL)
 	{
-		GUC_check_errdetail("%s", problem);
-		return false;
+		if (!invalid_value("iai.endpoint", problem, shown ? *newval : NULL,
+						   sizeof(IaiEndpoint), extra, source))
+			return false;
+		return shown || mask_user_info(newval);
 	}
 	if (ep == NULL)
 		return false;
@@ -334,16 +505,110 @@ assign_endpoint(const char *newval, void *extra)
 	endpoint_parsed = (IaiEndpoint *) extra;
 }
 
+/*
+ * iai.proxy: "" for a direct connection whatever the environment says,
+ * "environment" for libcurl's reading of http_proxy, https_proxy, all_proxy
+ * and no_proxy, or an http:// or socks5h:// URL with a host and a port.
+ */
+static bool
+check_proxy(char **newval, void **extra, GucSource source)
+{
+	const char *v = *newval ? *newval : "";
+	CURLU	   *u;
+	char	   *scheme = NULL,
+			   *host = NULL,
+			   *port = NULL,
+			   *path = NULL,
+			   *part = NULL;
+	const char *problem = NULL;
+	bool		shown = true;
+	IaiProxy   *px;
+	size_t		len;
+
+	if (has_control_chars(v))
+		return invalid_value("iai.proxy", "The value contains control characters.",
+							 NULL, sizeof(IaiProxy), extra, source);
+	if (v[0] != '\0' && strcmp(v, "environment") != 0)
+	{
+		u = curl_url();
+		if (u == NULL)
+			return false;
+		if (curl_url_set(u, CURLUPART_URL, v, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+			curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+			problem = "It is neither \"\", \"environment\" nor a URL such as \"http://proxy.example.com:3128\".";
+		else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "socks5h") != 0)
+			problem = "Only http:// and socks5h:// proxies are supported.";
+		else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK)
+		{
+			shown = false;
+			problem = "The URL must not contain user information.";
+		}
+		else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
+			problem = "The URL has no host name.";
+		else if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+			problem = "The URL must name the proxy's port.";
+		else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
+				 curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK ||
+				 (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+				  strcmp(path, "/") != 0 && path[0] != '\0'))
+			problem = "The URL must have nothing after the host and port.";
+		curl_free(scheme);
+		curl_free(host);
+		curl_free(port);
+		curl_free(path);
+		curl_free(part);
+		curl_url_cleanup(u);
+		if (problem != NULL)
+		{
+			if (!invalid_value("iai.proxy", problem, shown ? v : NULL,
+							   sizeof(IaiProxy), extra, source))
+				return false;
+			return shown || mask_user_info(newval);
+		}
+	}
+
+	len = strlen(v) + 1;
+	px = iai_guc_malloc(sizeof(IaiProxy) + len);
+	if (px == NULL)
+		return false;
+	memset(px, 0, sizeof(IaiProxy));
+	px->environment = strcmp(v, "environment") == 0;
+	px->url = memcpy((char *) (px + 1), v, len);
+	*extra = px;
+	return true;
+}
+
+static void
+assign_proxy(const char *newval, void *extra)
+{
+	proxy_parsed = (IaiProxy *) extra;
+}
+
 const IaiEndpoint *
 iai_endpoint(void)
 {
 	Assert(endpoint_parsed != NULL);
+	if (endpoint_parsed->refused.problem != NULL)
+		raise_refused("iai.endpoint", &endpoint_parsed->refused);
+	if (ca_file_refused != NULL && ca_file_refused->problem != NULL)
+		raise_refused("iai.ca_file", ca_file_refused);
+	if (proxy_parsed != NULL && proxy_parsed->refused.problem != NULL)
+		raise_refused("iai.proxy", &proxy_parsed->refused);
 	return endpoint_parsed;
+}
+
+const IaiProxy *
+iai_proxy_setting(void)
+{
+	static const IaiProxy direct = {{NULL, NULL}, "", false};
+
+	return proxy_parsed ? proxy_parsed : &direct;
 }
 
 void
 iai_define_settings(void)
 {
+	defining_settings = true;
 	DefineCustomStringVariable("iai.endpoint",
 							   "Base URL of the Face Recognition API.",
 							   "Any http or https URL without a path; the default is the nearest region.",
@@ -509,7 +774,16 @@ iai_define_settings(void)
 							   "",
 							   PGC_SUSET,
 							   0,
-							   check_ca_file, NULL, NULL);
+							   check_ca_file, assign_ca_file, NULL);
+
+	DefineCustomStringVariable("iai.proxy",
+							   "Proxy for calls: empty for a direct connection, \"environment\", or an http:// or socks5h:// URL.",
+							   "Empty ignores the proxy environment variables; \"environment\" follows http_proxy, https_proxy, all_proxy and no_proxy.",
+							   &iai_proxy,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   check_proxy, assign_proxy, NULL);
 
 	iai_define_credential_settings();
 
@@ -518,6 +792,7 @@ iai_define_settings(void)
 #else
 	EmitWarningsOnPlaceholders("iai");
 #endif
+	defining_settings = false;
 }
 
 /* ---- what credentials.c needs to know of the secrets ---- */
@@ -532,7 +807,23 @@ iai_secret_set_in_config_files(void)
 	const char *values[NUM_SECRETS] = {iai_secret_id, iai_secret_key, iai_session_token};
 
 	for (int i = 0; i < NUM_SECRETS; i++)
-		if (values[i] != NULL && values[i][0] != '\0' && secret_server_wide[i])
+		if (nonempty(values[i]) && secret_origin[i] == FROM_SERVER_CONFIG)
+			return secret_names[i];
+	return NULL;
+}
+
+/*
+ * The name of the first credential setting whose value was stored with
+ * ALTER ROLE/DATABASE SET while the library was not loaded to refuse it, or
+ * NULL.  Such a value is never used.
+ */
+const char *
+iai_secret_set_in_catalog(void)
+{
+	const char *values[NUM_SECRETS] = {iai_secret_id, iai_secret_key, iai_session_token};
+
+	for (int i = 0; i < NUM_SECRETS; i++)
+		if (nonempty(values[i]) && secret_origin[i] == FROM_CATALOG)
 			return secret_names[i];
 	return NULL;
 }

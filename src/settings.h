@@ -10,12 +10,31 @@
 
 #define IAI_DEFAULT_ENDPOINT "https://iai.tencentcloudapi.com"
 
+/*
+ * Why a value of a setting that decides where calls go is refused; kept
+ * with the value so that calls fail until it is corrected.
+ */
+typedef struct IaiRefused
+{
+	char	   *problem;		/* NULL when the value is valid */
+	char	   *shown;			/* the value, or NULL if it must not be shown */
+} IaiRefused;
+
 /* The endpoint as parsed once, when the setting is assigned. */
 typedef struct IaiEndpoint
 {
+	IaiRefused	refused;		/* first: see refused_extra() */
 	char	   *url;			/* normalised, "scheme://host[:port]/" */
 	char	   *host_header;	/* Host header value, port only if not default */
 } IaiEndpoint;
+
+/* iai.proxy as parsed. */
+typedef struct IaiProxy
+{
+	IaiRefused	refused;
+	char	   *url;			/* "" for a direct connection */
+	bool		environment;	/* follow the proxy environment variables */
+} IaiProxy;
 
 extern char *iai_secret_id;
 extern char *iai_secret_key;
@@ -23,6 +42,7 @@ extern char *iai_session_token;
 extern char *iai_region;
 extern char *iai_language;
 extern char *iai_ca_file;
+extern char *iai_proxy;
 extern int	iai_timeout_ms;
 extern int	iai_connect_timeout_ms;
 extern int	iai_total_timeout_ms;
@@ -42,6 +62,12 @@ extern int	iai_queue_pause_warning_s;
 extern bool iai_loaded_at_start;
 
 extern void iai_define_settings(void);
+
+/*
+ * The endpoint to call.  Raises (SQLSTATE F0000) if iai.endpoint,
+ * iai.ca_file or iai.proxy holds a value that was kept although invalid, so
+ * that no call goes anywhere the administrator did not choose.
+ */
 extern const IaiEndpoint *iai_endpoint(void);
 
 /*
@@ -51,5 +77,18 @@ extern const IaiEndpoint *iai_endpoint(void);
  * library such a value is readable by every role.
  */
 extern const char *iai_secret_set_in_config_files(void);
+
+/*
+ * The name of a credential setting stored with ALTER ROLE/DATABASE SET
+ * while the library was not loaded (so not refused then), or NULL.
+ */
+extern const char *iai_secret_set_in_catalog(void);
+
+/* Where credential settings belong, for hints. */
+#define IAI_SECRETS_BELONG_HINT \
+	"Put it in postgresql.conf with iai in shared_preload_libraries, or supply the credentials through the server's environment (TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_SESSION_TOKEN) or the credentials file ~/.tencentcloud/credentials of the server's OS user."
+
+/* How to reach the endpoint: directly, through the environment's proxy or one. */
+extern const IaiProxy *iai_proxy_setting(void);
 
 #endif							/* IAI_SETTINGS_H */

@@ -42,6 +42,7 @@ Control endpoints (any method, any listener, query arguments only, one-line JSON
               [&error=CODE][&answer=A][&delay_ms=D]
                                           what STS AssumeRoleWithWebIdentity answers
     /_mock/fault?kind=K[&count=N]...      queue a fault for the next N API requests
+    /_mock/clear_faults                   drop every queued fault
     /_mock/config?[rate_limit=N][&clock_skew=S]
 
 CVM metadata service: GET /latest/meta-data/cam/security-credentials/ names the
@@ -54,8 +55,12 @@ Temporary credentials are refused (AuthFailure.TokenFailure) once expired.
 
 Fault kinds: delay(ms) status(status) error(code, message) throttle drop
 drop_after hang malformed empty no_request_id oversized(size) trickle(ms),
-and tamper_body / tamper_content_type / tamper_host, which alter the request
-as received (as an on-path attacker would) before it is verified.
+text(message): a successful answer with Response.Text = message, and
+tamper_body / tamper_content_type / tamper_host, which alter the request
+as received (as an on-path attacker would) before it is verified.  With
+escape=1, error and text answers write every non-ASCII character of the
+message as a JSON \\u escape (surrogate pairs beyond the BMP); otherwise as
+raw UTF-8.
 
 --self-test runs the same signature code over the signing vectors and prints
 "ok <id>" or "FAIL <id>: ..." per case, then "N passed, M failed".
@@ -335,13 +340,15 @@ def json_bytes(obj, ascii_only: bool = False) -> bytes:
     return json.dumps(obj, ensure_ascii=ascii_only, separators=(",", ":")).encode()
 
 
-def api_success(result: dict, rid: str) -> Reply:
-    return Reply(200, JSON_TYPE, json_bytes({"Response": {**result, "RequestId": rid}}), "OK", rid)
+def api_success(result: dict, rid: str, ascii_only: bool = False) -> Reply:
+    return Reply(200, JSON_TYPE, json_bytes({"Response": {**result, "RequestId": rid}}, ascii_only),
+                 "OK", rid)
 
 
-def api_error(code: str, message: str, rid: str, detail: str | None = None) -> Reply:
+def api_error(code: str, message: str, rid: str, detail: str | None = None,
+              ascii_only: bool = False) -> Reply:
     body = {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": rid}}
-    return Reply(200, JSON_TYPE, json_bytes(body), code, rid, detail)
+    return Reply(200, JSON_TYPE, json_bytes(body, ascii_only), code, rid, detail)
 
 
 def text_reply(status: int, text: str) -> Reply:
@@ -410,7 +417,7 @@ class ApiRequest:
 
 
 TAMPER_FAULTS = {"tamper_body", "tamper_content_type", "tamper_host"}
-FAULT_KINDS = {"delay", "status", "error", "throttle", "drop", "drop_after", "hang",
+FAULT_KINDS = {"delay", "status", "error", "throttle", "drop", "drop_after", "hang", "text",
                "malformed", "empty", "no_request_id", "oversized", "trickle"} | TAMPER_FAULTS
 # the request still takes effect (tampered ones only if the signature allowed it)
 PROCESSED_FAULTS = {"delay", "drop_after", "trickle"} | TAMPER_FAULTS
@@ -440,6 +447,7 @@ class Fault:
     code: str = ""
     message: str | None = None
     size: int = 2 * 1024 * 1024
+    escape: bool = False
 
 
 class Admission(NamedTuple):
@@ -508,6 +516,10 @@ class MockIai:
         with self.lock:
             self.faults.append(fault)
             return sum(f.remaining for f in self.faults)
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
 
     def configure(self, rate_limit: int | None, clock_skew: float | None):
         with self.lock:
@@ -772,7 +784,10 @@ def fault_reply(fault: Fault, rid: str, lang: str) -> Reply:
     if fault.kind == "status":
         return text_reply(fault.status, f"mock fault: HTTP {fault.status}")
     if fault.kind in ("error", "throttle"):
-        return api_error(fault.code, fault.message or ApiError(fault.code).message(lang), rid)
+        return api_error(fault.code, fault.message or ApiError(fault.code).message(lang), rid,
+                         ascii_only=fault.escape)
+    if fault.kind == "text":
+        return api_success({"Text": fault.message or ""}, rid, ascii_only=fault.escape)
     if fault.kind == "malformed":
         return Reply(200, "text/html", b"<html>not json</html>", "malformed", None)
     if fault.kind == "empty":
@@ -887,7 +902,7 @@ def ctl_sts(mock: MockIai, args: dict) -> dict:
 
 
 def ctl_fault(mock: MockIai, args: dict) -> dict:
-    expect_args(args, ("kind",), ("count", "ms", "status", "code", "message", "size"))
+    expect_args(args, ("kind",), ("count", "ms", "status", "code", "message", "size", "escape"))
     kind = args["kind"]
     if kind not in FAULT_KINDS:
         raise BadArgument(f"unknown fault kind {kind!r}; one of {', '.join(sorted(FAULT_KINDS))}")
@@ -901,8 +916,15 @@ def ctl_fault(mock: MockIai, args: dict) -> dict:
                   remaining=int_arg(args, "count", 1, 1, 1_000_000),
                   ms=int_arg(args, "ms", 200 if kind == "trickle" else 1000, 0, HANG_SECONDS * 1000),
                   status=status, code=code, message=args.get("message") or None,
-                  size=int_arg(args, "size", 2 * 1024 * 1024, OVERSIZED_MIN, 2**31 - 1))
+                  size=int_arg(args, "size", 2 * 1024 * 1024, OVERSIZED_MIN, 2**31 - 1),
+                  escape=bool(int_arg(args, "escape", 0, 0, 1)))
     return {"ok": True, "queued": mock.queue_fault(fault)}
+
+
+def ctl_clear_faults(mock: MockIai, args: dict) -> dict:
+    expect_args(args)
+    mock.clear_faults()
+    return {"ok": True}
 
 
 def ctl_config(mock: MockIai, args: dict) -> dict:
@@ -913,7 +935,8 @@ def ctl_config(mock: MockIai, args: dict) -> dict:
 
 CONTROL_ENDPOINTS = {
     "reset": ctl_reset, "group": ctl_group, "state": ctl_state, "log": ctl_log,
-    "count": ctl_count, "credential": ctl_credential, "fault": ctl_fault, "config": ctl_config,
+    "count": ctl_count, "credential": ctl_credential, "fault": ctl_fault,
+    "clear_faults": ctl_clear_faults, "config": ctl_config,
     "role": ctl_role, "metadata": ctl_metadata, "sts": ctl_sts,
 }
 

@@ -24,6 +24,11 @@ ALTER SYSTEM SET iai.secret_key = 'NewSecretValueAlterSystem01';
 ALTER SYSTEM SET iai.session_token TO 'NewTokenValueAlterSystem01';
 SET iai /* spaced */ . secret_key
     = 'NewSecretValueSpelledOdd01';
+SET "iai"."secret_key" = 'NewSecretValueQuotedBoth01';
+SET "iai.secret_key" TO 'NewSecretValueQuotedWhole1';
+SET "iai".secret_key = 'NewSecretValueQuotedFirst1';
+SET iai."secret_key" = 'NewSecretValueQuotedLast01';
+SET "IAI"."SECRET_KEY" = 'NewSecretValueQuotedUpper1';
 SELECT pg_reload_conf();
 SELECT pg_sleep(1);
 SELECT iai_delete_person_from_group('nobody', 'nogroup');
@@ -51,6 +56,7 @@ log=$rest
 like "$(cat "$log")" 'iai: DeletePersonFromGroup PersonId=' "the log holds iai.log_requests lines"
 like "$(cat "$log")" 'parameter "iai.secret_key" \*\*\*\*\*\*\*\*' "PostgreSQL's 'changed to' line for a secret is masked"
 like "$(cat "$log")" 'statement: SET iai.secret_key \*\*\*\*\*\*\*\*' "a logged SET of a secret is masked"
+like "$(cat "$log")" 'statement: SET "iai"."secret_key" \*\*\*\*\*\*\*\*' "... also with the name quoted"
 secrets=(
 	mockPermanentSecretKey00000000001 mockTemporarySecretKey00000000002
 	mock-session-token-0002 iaiAcceptanceSecretKeyEXAMPLE000
@@ -63,6 +69,8 @@ secrets=(
 	mockRoleSecretKeyD00000000000000004 mock-role-token-D-000004 mockBrokenSecretKey
 	mock-broken-token-08 mockBadCodeKey mockOidcSecretKey mock-oidc-token-00000
 	mockWebIdentityToken mockRegressRoleSecretKey0000000005 mock-regress-role-token-05
+	NewSecretValueQuotedBoth01 NewSecretValueQuotedWhole1 NewSecretValueQuotedFirst1
+	NewSecretValueQuotedLast01 NewSecretValueQuotedUpper1
 )
 for s in "${secrets[@]}"; do
 	is "$(grep -c -- "$s" "$log" || true)" "0" "no '$s' in the other $(wc -l < "$log") log lines"
