@@ -20,8 +20,9 @@
  * account, the credentials or the settings -- pauses delivery for the whole
  * queue instead of spending the attempts of the rows that wait: the worker
  * then probes with one row at growing intervals (iai.queue_retry_interval
- * doubling, at most a minute) and resumes at full rate when a probe gets an answer about its
- * row.  It logs once when it pauses, every iai.queue_pause_warning while
+ * doubling, at most a minute; at once after a reload, as the settings may
+ * have been the trouble) and resumes at full rate when a probe gets an
+ * answer about its row.  It logs once when it pauses, every iai.queue_pause_warning while
  * paused, and once when it resumes; such failures get no line per row.
  * Only failures about the row itself count as attempts: retried with
  * exponential backoff up to iai.queue_max_attempts, or dead-lettered at
@@ -786,6 +787,13 @@ iai_worker_main(Datum main_arg)
 						(errmsg("iai queue worker for database \"%s\" stopping: iai.database_name no longer lists it",
 								dbname)));
 				proc_exit(0);
+			}
+			/* the settings may have been the trouble: probe at once */
+			if (outage_state.paused)
+			{
+				outage_state.probe_ms = Min(Max(iai_queue_retry_interval_ms, 100), MAX_PROBE_MS);
+				outage_state.next_probe = GetCurrentTimestamp();
+				publish_pause();
 			}
 		}
 		heartbeat();

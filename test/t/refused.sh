@@ -41,7 +41,7 @@ like "$out" 'must not have a path' "... saying what is wrong"
 is "$(mock_ctl count)" "$before" "... nothing is sent, not to the old endpoint either"
 is "$(q 'SHOW iai.endpoint')" "https://127.0.0.1:8443/v1" "SHOW says what the configuration file says"
 id=$(q "SELECT iai_enqueue_delete_person_from_group('r3', 'RefGroup')")
-wait_until "(SELECT attempts >= 1 FROM iai_queue WHERE id = $id)" 30 || true
+wait_until "(SELECT last_error_code IS NOT NULL FROM iai_queue WHERE id = $id)" 30 || true
 is "$(q "SELECT CASE WHEN state IN ('pending', 'sending') THEN 'retried' ELSE state END || ' ' || last_error_code FROM iai_queue WHERE id = $id")" "retried F0000" "the worker keeps the queued call, to retry"
 is "$(mock_ctl count)" "$before" "... having sent nothing"
 
@@ -74,7 +74,7 @@ is "$(mock_ctl count)" "$before" "... nothing is sent"
 like "$(tail -n +"$lines" "$log" | grep 'invalid value for parameter "iai.endpoint"' | head -1)" 'LOG:  invalid value' "... and the server log says so at start"
 ok "wait_until '(SELECT worker_alive FROM iai_queue_status)' 30" "the worker runs"
 id=$(q "SELECT iai_enqueue_delete_person_from_group('r5', 'RefGroup')")
-wait_until "(SELECT attempts >= 1 FROM iai_queue WHERE id = $id)" 30 || true
+wait_until "(SELECT last_error_code IS NOT NULL FROM iai_queue WHERE id = $id)" 30 || true
 is "$(q "SELECT CASE WHEN state IN ('pending', 'sending') THEN 'retried' ELSE state END || ' ' || last_error_code FROM iai_queue WHERE id = $id")" "retried F0000" "... and keeps the queued call"
 restore
 like "$(call r6)" '^00000000-' "corrected and reloaded: calls work again"
