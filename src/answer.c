@@ -256,7 +256,8 @@ iai_unescape_non_ascii(const char *text, size_t len, size_t *outlen)
 		else if (cp >= 0xDC00 && cp <= 0xDFFF)
 			cp = 0xFFFD;
 		unicode_to_utf8((pg_wchar) cp, (unsigned char *) out + o);
-		o += pg_utf_mblen((unsigned char *) out + o);
+		/* (pg_utf_mblen is not in the frontend library of PostgreSQL 17+) */
+		o += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
 		i += used;
 	}
 	out[o] = '\0';
