@@ -69,6 +69,7 @@ raw UTF-8.
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import hmac
 import json
@@ -1314,11 +1315,19 @@ def serve(args) -> int:
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     servers = []
     for name, port, tls in listeners:
-        try:
-            servers.append(MockServer((args.host, port), name, mock, tls))
-        except OSError as err:
-            print(f"mock_iai: cannot listen on {args.host}:{port} ({name}): {err}", file=sys.stderr)
-            return 1
+        # The fixed ports lie in the kernel's ephemeral range: a client
+        # connection of the moment may hold one as its local port. Such a
+        # connection is short, so wait for it (5 s at most) rather than fail.
+        for attempt in range(50):
+            try:
+                servers.append(MockServer((args.host, port), name, mock, tls))
+                break
+            except OSError as err:
+                if err.errno == errno.EADDRINUSE and attempt < 49:
+                    time.sleep(0.1)
+                    continue
+                print(f"mock_iai: cannot listen on {args.host}:{port} ({name}): {err}", file=sys.stderr)
+                return 1
     for server in servers:
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                          name=f"listen-{server.listener}", daemon=True).start()

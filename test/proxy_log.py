@@ -9,9 +9,11 @@ then relays the bytes both ways (a CONNECT tunnel, or the request sent on
 in origin form).  Standard library only; SIGTERM stops it.
 """
 
+import errno
 import select
 import socket
 import socketserver
+import time
 import sys
 import threading
 from urllib.parse import urlsplit
@@ -68,5 +70,15 @@ class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
-with Server(("127.0.0.1", port), Handler) as server:
+# The port lies in the kernel's ephemeral range: a client connection of the
+# moment may hold it as its local port; wait for it (5 s at most).
+for attempt in range(50):
+    try:
+        server = Server(("127.0.0.1", port), Handler)
+        break
+    except OSError as err:
+        if err.errno != errno.EADDRINUSE or attempt == 49:
+            raise
+        time.sleep(0.1)
+with server:
     server.serve_forever()
