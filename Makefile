@@ -45,7 +45,7 @@ include $(PGXS)
 
 # A VPATH build (Debian's pg_buildext) needs the object directory.
 ifdef VPATH
-$(shell mkdir -p src)
+$(shell mkdir -p src sql)
 endif
 
 # Callbacks (GUC hooks, libcurl) have fixed signatures with parameters they
