@@ -265,13 +265,40 @@ iai_unescape_non_ascii(const char *text, size_t len, size_t *outlen)
 	return out;
 }
 
+JsonParseErrorType
+iai_run_json_parser(const char *body, size_t len, JsonSemAction *sem)
+{
+	JsonLexContext *lex;
+	JsonParseErrorType rc;
+
+	/* the lexer's lengths are int; callers refuse longer text before */
+	Assert(len <= INT_MAX);
+#if PG_VERSION_NUM >= 170000
+	lex = makeJsonLexContextCstringLen(NULL, body, len, PG_UTF8, true);
+	rc = pg_parse_json(lex, sem);
+	if (lex->strval)
+		explicit_bzero(lex->strval->data, lex->strval->maxlen);
+	freeJsonLexContext(lex);
+#else
+	lex = makeJsonLexContextCstringLen((char *) body, (int) len, PG_UTF8, true);
+	rc = pg_parse_json(lex, sem);
+	if (lex->strval)
+	{
+		explicit_bzero(lex->strval->data, lex->strval->maxlen);
+		pfree(lex->strval->data);
+		pfree(lex->strval);
+	}
+	pfree(lex);
+#endif
+	return rc;
+}
+
 const char *
 iai_parse_answer(const char *body, size_t len, IaiAnswer *answer)
 {
 	ParseState	state;
 	JsonSemAction sem;
 	JsonParseErrorType rc;
-	JsonLexContext *lex;
 
 	memset(answer, 0, sizeof(*answer));
 	if (len == 0)
@@ -295,20 +322,7 @@ iai_parse_answer(const char *body, size_t len, IaiAnswer *answer)
 	sem.object_field_start = field_start;
 	sem.scalar = scalar;
 
-#if PG_VERSION_NUM >= 170000
-	lex = makeJsonLexContextCstringLen(NULL, body, len, PG_UTF8, true);
-	rc = pg_parse_json(lex, &sem);
-	freeJsonLexContext(lex);
-#else
-	lex = makeJsonLexContextCstringLen((char *) body, (int) len, PG_UTF8, true);
-	rc = pg_parse_json(lex, &sem);
-	if (lex->strval)
-	{
-		pfree(lex->strval->data);
-		pfree(lex->strval);
-	}
-	pfree(lex);
-#endif
+	rc = iai_run_json_parser(body, len, &sem);
 	for (int i = 1; i <= MAX_TRACKED_DEPTH; i++)
 		forget_key(&state, i);
 

@@ -12,6 +12,8 @@
 #ifndef IAI_ANSWER_H
 #define IAI_ANSWER_H
 
+#include "common/jsonapi.h"
+
 typedef struct IaiAnswer
 {
 	char	   *request_id;		/* Response.RequestId if a string, else NULL */
@@ -28,6 +30,15 @@ typedef struct IaiAnswer
  * what is wrong with it, for a message.  Strings are palloc'd and always
  * UTF-8, whatever the database's encoding; so is text, once set.
  */
+/*
+ * Run the server's JSON parser (its frontend build in the fuzz target) over
+ * body, UTF-8 of at most INT_MAX bytes, with the callbacks in sem.  The
+ * lexer's copy of the last string is wiped, as it may hold a credential.
+ * The lexer's interface changed in PostgreSQL 17; this hides the change.
+ */
+extern JsonParseErrorType iai_run_json_parser(const char *body, size_t len,
+											  JsonSemAction *sem);
+
 extern const char *iai_parse_answer(const char *body, size_t len, IaiAnswer *answer);
 
 /*

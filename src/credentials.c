@@ -84,35 +84,12 @@ static struct
 	char	   *secret_key;
 } ini_cache;
 
-static bool
-has_control_chars(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char) *s < 0x20 || (unsigned char) *s == 0x7f)
-			return true;
-	return false;
-}
-
-static bool
-has_surrounding_space(const char *s)
-{
-	size_t		n = strlen(s);
-
-	return n > 0 && (isspace((unsigned char) s[0]) ||
-					 isspace((unsigned char) s[n - 1]));
-}
-
-static bool
-nonempty(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
 
 /* A credential from outside the settings must be usable as header text. */
 static void
 check_external_credential(const char *name, const char *value)
 {
-	if (has_control_chars(value) || has_surrounding_space(value))
+	if (iai_has_control_chars(value) || iai_has_surrounding_space(value))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("%s has leading or trailing whitespace or control characters", name),
@@ -137,13 +114,13 @@ ini_path(void)
 {
 	const char *home = getenv("HOME");
 
-	if (!nonempty(home))
+	if (!iai_nonempty(home))
 	{
 		struct passwd *pw = getpwuid(geteuid());
 
 		home = pw ? pw->pw_dir : NULL;
 	}
-	if (!nonempty(home))
+	if (!iai_nonempty(home))
 		return NULL;
 	return psprintf("%s/.tencentcloud/credentials", home);
 }
@@ -285,19 +262,19 @@ refuse_catalog_secrets(void)
 static bool
 from_settings(IaiCredentials *creds)
 {
-	if (!nonempty(iai_secret_id) && !nonempty(iai_secret_key))
+	if (!iai_nonempty(iai_secret_id) && !iai_nonempty(iai_secret_key))
 		return false;
-	if (!nonempty(iai_secret_id) || !nonempty(iai_secret_key))
+	if (!iai_nonempty(iai_secret_id) || !iai_nonempty(iai_secret_key))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("%s is set but %s is not",
-						nonempty(iai_secret_id) ? "iai.secret_id" : "iai.secret_key",
-						nonempty(iai_secret_id) ? "iai.secret_key" : "iai.secret_id"),
+						iai_nonempty(iai_secret_id) ? "iai.secret_id" : "iai.secret_key",
+						iai_nonempty(iai_secret_id) ? "iai.secret_key" : "iai.secret_id"),
 				 errhint("Set both, or neither to use the server's environment or credentials file.")));
 	refuse_exposed_secrets();
 	creds->secret_id = iai_secret_id;
 	creds->secret_key = iai_secret_key;
-	creds->token = nonempty(iai_session_token) ? iai_session_token : NULL;
+	creds->token = iai_nonempty(iai_session_token) ? iai_session_token : NULL;
 	creds->source = "iai.secret_id and iai.secret_key";
 	return true;
 }
@@ -309,20 +286,20 @@ from_environment(IaiCredentials *creds)
 	const char *env_key = getenv("TENCENTCLOUD_SECRET_KEY");
 	const char *env_token;
 
-	if (!nonempty(env_id) && !nonempty(env_key))
+	if (!iai_nonempty(env_id) && !iai_nonempty(env_key))
 		return false;
-	if (!nonempty(env_id) || !nonempty(env_key))
+	if (!iai_nonempty(env_id) || !iai_nonempty(env_key))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("the server's environment sets only one of TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY")));
 	check_external_credential("TENCENTCLOUD_SECRET_ID", env_id);
 	check_external_credential("TENCENTCLOUD_SECRET_KEY", env_key);
 	env_token = getenv("TENCENTCLOUD_SESSION_TOKEN");
-	if (nonempty(env_token))
+	if (iai_nonempty(env_token))
 		check_external_credential("TENCENTCLOUD_SESSION_TOKEN", env_token);
 	creds->secret_id = env_id;
 	creds->secret_key = env_key;
-	creds->token = nonempty(env_token) ? env_token : NULL;
+	creds->token = iai_nonempty(env_token) ? env_token : NULL;
 	creds->source = "the environment variables TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY";
 	return true;
 }
@@ -335,8 +312,8 @@ from_file(IaiCredentials *creds, char **path)
 	if (*path == NULL)
 		return false;
 	load_ini(*path);
-	if (!ini_cache.valid || !nonempty(ini_cache.secret_id) ||
-		!nonempty(ini_cache.secret_key))
+	if (!ini_cache.valid || !iai_nonempty(ini_cache.secret_id) ||
+		!iai_nonempty(ini_cache.secret_key))
 		return false;
 	check_external_credential("secret_id in the credentials file", ini_cache.secret_id);
 	check_external_credential("secret_key in the credentials file", ini_cache.secret_key);
@@ -369,10 +346,10 @@ fetch_cvm(const void *arg, const char *known_role, IaiTempFetch *out)
 {
 	const CvmArg *a = arg;
 
-	if (nonempty(a->role))
+	if (iai_nonempty(a->role))
 		return iai_fetch_cvm_role(a->metadata_url, a->role, out);
 	/* the role found last time saves a request, unless it is gone */
-	if (nonempty(known_role) &&
+	if (iai_nonempty(known_role) &&
 		(iai_fetch_cvm_role(a->metadata_url, known_role, out) ||
 		 out->sqlstate != ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION))
 		return out->ok;
@@ -441,7 +418,7 @@ oidc_request(IaiTempRequest *req, OidcArg *arg, bool in_chain)
 	for (size_t i = 0; i < lengthof(tke_names); i++)
 	{
 		values[i] = getenv(tke_names[i]);
-		if (nonempty(values[i]))
+		if (iai_nonempty(values[i]))
 			set++;
 		else
 			appendStringInfo(&missing, "%s%s", missing.len ? ", " : "", tke_names[i]);
@@ -664,7 +641,7 @@ check_base_url(const char *name, char **newval, void **extra)
 	const char *problem = NULL;
 	char	   *norm = NULL;
 
-	if (*newval == NULL || (*newval)[0] == '\0' || has_control_chars(*newval))
+	if (*newval == NULL || (*newval)[0] == '\0' || iai_has_control_chars(*newval))
 	{
 		GUC_check_errdetail("%s must be an http or https URL without a path.", name);
 		return false;

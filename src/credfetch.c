@@ -30,6 +30,7 @@
 #include "storage/fd.h"
 #include "utils/json.h"
 
+#include "answer.h"
 #include "credfetch.h"
 #include "http.h"
 #include "settings.h"
@@ -120,23 +121,7 @@ pick_value_starts(PickState *s)
 	}
 }
 
-static SEM_ACTION
-pick_object_start(void *state)
-{
-	PickState  *s = state;
-
-	if (s->depth == 0)
-		s->top_is_object = true;
-	pick_value_starts(s);
-	s->depth++;
-	if (s->depth <= PICK_DEPTH && s->key[s->depth])
-	{
-		pfree(s->key[s->depth]);
-		s->key[s->depth] = NULL;
-	}
-	SEM_DONE;
-}
-
+/* An array (or an object, below): one level deeper, with no key yet. */
 static SEM_ACTION
 pick_array_start(void *state)
 {
@@ -149,6 +134,17 @@ pick_array_start(void *state)
 		pfree(s->key[s->depth]);
 		s->key[s->depth] = NULL;
 	}
+	SEM_DONE;
+}
+
+static SEM_ACTION
+pick_object_start(void *state)
+{
+	PickState  *s = state;
+
+	if (s->depth == 0)
+		s->top_is_object = true;
+	(void) pick_array_start(state);
 	SEM_DONE;
 }
 
@@ -211,7 +207,6 @@ pick_json(const char *body, size_t len, Pick *picks, int npicks)
 	PickState	state;
 	JsonSemAction sem;
 	JsonParseErrorType rc;
-	JsonLexContext *lex;
 
 	if (len == 0 || len > INT_MAX || memchr(body, '\0', len) != NULL ||
 		pg_encoding_verifymbstr(PG_UTF8, body, (int) len) != (int) len)
@@ -228,21 +223,7 @@ pick_json(const char *body, size_t len, Pick *picks, int npicks)
 	sem.object_field_start = pick_field_start;
 	sem.scalar = pick_scalar;
 
-#if PG_VERSION_NUM >= 170000
-	lex = makeJsonLexContextCstringLen(NULL, body, len, PG_UTF8, true);
-	rc = pg_parse_json(lex, &sem);
-	freeJsonLexContext(lex);
-#else
-	lex = makeJsonLexContextCstringLen((char *) body, (int) len, PG_UTF8, true);
-	rc = pg_parse_json(lex, &sem);
-	if (lex->strval)
-	{
-		explicit_bzero(lex->strval->data, lex->strval->maxlen);
-		pfree(lex->strval->data);
-		pfree(lex->strval);
-	}
-	pfree(lex);
-#endif
+	rc = iai_run_json_parser(body, len, &sem);
 	for (int d = 1; d <= PICK_DEPTH; d++)
 		if (state.key[d])
 			pfree(state.key[d]);

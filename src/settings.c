@@ -76,8 +76,8 @@ static IaiProxy *proxy_parsed = NULL;
 /* Set while the library defines its settings (taking over placeholders). */
 static bool defining_settings = false;
 
-static bool
-has_control_chars(const char *s)
+bool
+iai_has_control_chars(const char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char) *s < 0x20 || (unsigned char) *s == 0x7f)
@@ -85,8 +85,8 @@ has_control_chars(const char *s)
 	return false;
 }
 
-static bool
-has_surrounding_space(const char *s)
+bool
+iai_has_surrounding_space(const char *s)
 {
 	size_t		n = strlen(s);
 
@@ -103,13 +103,13 @@ check_header_text(const char *name, const char *value, bool secret)
 {
 	if (value == NULL)
 		return true;
-	if (has_control_chars(value))
+	if (iai_has_control_chars(value))
 	{
 		GUC_check_errmsg("invalid value for parameter \"%s\"", name);
 		GUC_check_errdetail("The value contains control characters.");
 		return false;
 	}
-	if (secret && has_surrounding_space(value))
+	if (secret && iai_has_surrounding_space(value))
 	{
 		GUC_check_errmsg("invalid value for parameter \"%s\"", name);
 		GUC_check_errdetail("The value has leading or trailing whitespace.");
@@ -258,12 +258,6 @@ bool		iai_loaded_at_start = false;
 #define SECRETS_BELONG_HINT IAI_SECRETS_BELONG_HINT
 
 static bool
-nonempty(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
-
-static bool
 check_secret(SecretSetting which, char **newval, void **extra, GucSource source)
 {
 	SecretOrigin *origin;
@@ -335,7 +329,7 @@ assign_session_token(const char *newval, void *extra)
 static bool
 check_ca_file(char **newval, void **extra, GucSource source)
 {
-	if (*newval != NULL && has_control_chars(*newval))
+	if (*newval != NULL && iai_has_control_chars(*newval))
 		return invalid_value("iai.ca_file", "The file name contains control characters.",
 							 NULL, sizeof(IaiRefused), extra, source);
 	return true;
@@ -417,7 +411,7 @@ check_endpoint(char **newval, void **extra, GucSource source)
 		return invalid_value("iai.endpoint",
 							 "iai.endpoint must be an http or https URL, such as \"" IAI_DEFAULT_ENDPOINT "\".",
 							 "", sizeof(IaiEndpoint), extra, source);
-	if (has_control_chars(*newval))
+	if (iai_has_control_chars(*newval))
 		return invalid_value("iai.endpoint", "The URL contains control characters.",
 							 NULL, sizeof(IaiEndpoint), extra, source);
 
@@ -525,7 +519,7 @@ check_proxy(char **newval, void **extra, GucSource source)
 	IaiProxy   *px;
 	size_t		len;
 
-	if (has_control_chars(v))
+	if (iai_has_control_chars(v))
 		return invalid_value("iai.proxy", "The value contains control characters.",
 							 NULL, sizeof(IaiProxy), extra, source);
 	if (v[0] != '\0' && strcmp(v, "environment") != 0)
@@ -797,33 +791,26 @@ iai_define_settings(void)
 
 /* ---- what credentials.c needs to know of the secrets ---- */
 
-/*
- * The name of the first credential setting that is set and whose value
- * came from the configuration files or the server's command line, or NULL.
- */
-const char *
-iai_secret_set_in_config_files(void)
+/* The name of the first credential setting that is set and came from origin. */
+static const char *
+secret_from(SecretOrigin origin)
 {
 	const char *values[NUM_SECRETS] = {iai_secret_id, iai_secret_key, iai_session_token};
 
 	for (int i = 0; i < NUM_SECRETS; i++)
-		if (nonempty(values[i]) && secret_origin[i] == FROM_SERVER_CONFIG)
+		if (iai_nonempty(values[i]) && secret_origin[i] == origin)
 			return secret_names[i];
 	return NULL;
 }
 
-/*
- * The name of the first credential setting whose value was stored with
- * ALTER ROLE/DATABASE SET while the library was not loaded to refuse it, or
- * NULL.  Such a value is never used.
- */
+const char *
+iai_secret_set_in_config_files(void)
+{
+	return secret_from(FROM_SERVER_CONFIG);
+}
+
 const char *
 iai_secret_set_in_catalog(void)
 {
-	const char *values[NUM_SECRETS] = {iai_secret_id, iai_secret_key, iai_session_token};
-
-	for (int i = 0; i < NUM_SECRETS; i++)
-		if (nonempty(values[i]) && secret_origin[i] == FROM_CATALOG)
-			return secret_names[i];
-	return NULL;
+	return secret_from(FROM_CATALOG);
 }

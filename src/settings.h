@@ -63,6 +63,16 @@ extern bool iai_loaded_at_start;
 
 extern void iai_define_settings(void);
 
+/* Text checks shared by the settings and the credential sources. */
+extern bool iai_has_control_chars(const char *s);
+extern bool iai_has_surrounding_space(const char *s);
+
+static inline bool
+iai_nonempty(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
 /*
  * The endpoint to call.  Raises (SQLSTATE F0000) if iai.endpoint,
  * iai.ca_file or iai.proxy holds a value that was kept although invalid, so
