@@ -31,6 +31,7 @@
 #include <limits.h>
 
 #include "common/jsonapi.h"
+#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 
 #include "answer.h"
