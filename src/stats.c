@@ -260,7 +260,7 @@ require_stats(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("iai_stats is not available because iai is not preloaded"),
 				 errdetail("The counters live in shared memory, which only a library loaded at server start can have."),
-				 errhint("Add iai to shared_preload_libraries and restart the server.")));
+				 errhint("Add iai to \"shared_preload_libraries\" and restart the server.")));
 }
 
 static Datum

@@ -784,7 +784,7 @@ iai_worker_main(Datum main_arg)
 			if (!iai_database_listed(dbname))
 			{
 				ereport(LOG,
-						(errmsg("iai queue worker for database \"%s\" stopping: iai.database_name no longer lists it",
+						(errmsg("iai queue worker for database \"%s\" stopping: \"iai.database_name\" no longer lists it",
 								dbname)));
 				proc_exit(0);
 			}
