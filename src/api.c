@@ -529,7 +529,7 @@ response_object(const Attempt *a)
 
 	/* iai_parse_answer() found it to be an object */
 	if (getKeyJsonValueFromContainer(&doc->root, "Response", 8, &v) == NULL)
-		elog(ERROR, "Response object vanished");
+		elog(ERROR, "the answer's Response object vanished");
 	return JsonbValueToJsonb(&v);
 }
 
@@ -575,7 +575,7 @@ sign_request(const CallInfo *ctx, const IaiCredentials *creds,
 
 	if (tc3_sign(req, creds->secret_key, strlen(creds->secret_key), &sr->sig) != 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
+				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not compute the request signature")));
 	if (tc3_authorization(req, creds->secret_id, &sr->sig, sr->auth,
 						  sizeof(sr->auth)) >= sizeof(sr->auth))

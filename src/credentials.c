@@ -93,7 +93,8 @@ check_external_credential(const char *name, const char *value)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("%s has leading or trailing whitespace or control characters", name),
-				 errhint("Fix the value where the server reads it; the value itself is not shown.")));
+				 errdetail("The value is not shown."),
+				 errhint("Fix the value where the server reads it.")));
 }
 
 static char *
@@ -430,7 +431,7 @@ oidc_request(IaiTempRequest *req, OidcArg *arg, bool in_chain)
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("TKE workload identity is configured only in part"),
 				 errdetail("The server's environment lacks %s.", missing.data),
-				 errhint("A pod with workload identity gets TKE_REGION, TKE_PROVIDER_ID, TKE_WEB_IDENTITY_TOKEN_FILE and TKE_ROLE_ARN from TKE.")));
+				 errhint("Run the server in a pod with TKE workload identity, which sets TKE_REGION, TKE_PROVIDER_ID, TKE_WEB_IDENTITY_TOKEN_FILE and TKE_ROLE_ARN, or set \"iai.credentials\" to another source.")));
 	if (strlen(values[0]) > 64 ||
 		strspn(values[0], "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(values[0]))
 		ereport(ERROR,

@@ -328,7 +328,7 @@ lookup_queue(void)
 		if (pushed_snapshot)
 			PushActiveSnapshot(GetTransactionSnapshot());
 		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+			elog(ERROR, "could not connect to SPI manager");
 		nestlevel = iai_pin_search_path();
 		prepare_insert(ext_oid);
 		AtEOXact_GUC(true, nestlevel);
@@ -421,7 +421,7 @@ flush_pending(bool all)
 	if (pushed_snapshot)
 		PushActiveSnapshot(GetTransactionSnapshot());
 	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+		elog(ERROR, "could not connect to SPI manager");
 	/* as the owner, and with nothing of the caller's search_path in reach */
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(queue_owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |

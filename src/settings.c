@@ -182,8 +182,8 @@ invalid_value(const char *name, const char *problem, const char *shown,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 shown ? errmsg("invalid value for parameter \"%s\": \"%s\"", name, shown) :
 				 errmsg("invalid value for parameter \"%s\"", name),
-				 errdetail("%s", problem),
-				 errhint("Calls of iai fail until it is corrected.")));
+				 errdetail("%s Calls of iai fail until it is corrected.", problem),
+				 errhint("Correct \"%s\" and reload the configuration.", name)));
 	return true;
 }
 

@@ -194,10 +194,12 @@ log_call(const IaiCallReport *r)
 	if (r->group)
 		appendStringInfo(&ids, " GroupId=%s", r->group);
 	ereport(LOG,
-			(errmsg("iai: %s%s -> %s, RequestId %s, %d attempt%s, %.3f ms",
-					r->action, ids.data, r->outcome,
-					r->request_id ? r->request_id : "none",
-					r->attempts, r->attempts == 1 ? "" : "s", r->elapsed_ms),
+			(errmsg_plural("iai: %s%s -> %s, RequestId %s, %d attempt, %.3f ms",
+						   "iai: %s%s -> %s, RequestId %s, %d attempts, %.3f ms",
+						   (unsigned long) r->attempts,
+						   r->action, ids.data, r->outcome,
+						   r->request_id ? r->request_id : "none",
+						   r->attempts, r->elapsed_ms),
 			 errhidestmt(true),
 			 errhidecontext(true)));
 }
