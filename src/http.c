@@ -319,7 +319,7 @@ run_transfer(void)
 			if (mc != CURLM_OK)
 				ereport(ERROR,
 						(errcode(ERRCODE_SYSTEM_ERROR),
-						 errmsg("HTTP transfer failed: %s", curl_multi_strerror(mc))));
+						 errmsg("could not perform an HTTP transfer: %s", curl_multi_strerror(mc))));
 			if (running == 0)
 			{
 				result = CURLE_GOT_NOTHING;
@@ -340,7 +340,7 @@ run_transfer(void)
 			if (mc != CURLM_OK)
 				ereport(ERROR,
 						(errcode(ERRCODE_SYSTEM_ERROR),
-						 errmsg("HTTP transfer failed: %s", curl_multi_strerror(mc))));
+						 errmsg("could not perform an HTTP transfer: %s", curl_multi_strerror(mc))));
 			CHECK_FOR_INTERRUPTS();
 		}
 	}
