@@ -573,6 +573,12 @@ sign_request(const CallInfo *ctx, const IaiCredentials *creds,
 	req->payload_len = body_len;
 	req->timestamp = timestamp;
 
+	/* a credentials problem, not an internal one: the queue pauses for it */
+	if (strlen(creds->secret_key) > TC3_MAX_SECRET_KEY_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("the SecretKey is too long"),
+				 errdetail("A SecretKey may be at most %d bytes.", TC3_MAX_SECRET_KEY_LEN)));
 	if (tc3_sign(req, creds->secret_key, strlen(creds->secret_key), &sr->sig) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
