@@ -20,11 +20,18 @@ extern void iai_wait_until(int64 target_ns);
 /*
  * Wait for this request's send slot under iai.rate_limit.  A request that
  * must first open a connection (connection_ready false) will reach the
- * service late by about a handshake, so it leaves that much more room to
- * the next slot.  Raises if the slot lies past deadline_ns.  Returns the
- * nanoseconds waited.
+ * service about a handshake after it leaves, so it takes a slot that far
+ * ahead and leaves that much early.  Raises if it would have to leave
+ * after deadline_ns.  Returns the nanoseconds waited.
  */
 extern int64 iai_throttle(int64 deadline_ns, bool connection_ready);
+
+/*
+ * Take the next send slot without waiting: returns when the request should
+ * leave (iai_now_ns() time; 0 without a rate limit).  For callers that keep
+ * other requests going meanwhile.
+ */
+extern int64 iai_throttle_reserve(bool connection_ready);
 
 /* Learn how long opening a connection takes, from one that just did. */
 extern void iai_throttle_note_setup(int64 setup_ns);
