@@ -71,4 +71,26 @@ extern const char *http_default_ca_file(void);
  */
 extern bool http_connection_ready(const char *url, const char *ca_file);
 
+/*
+ * Many transfers at once, for the queue worker: each runs on a handle of its
+ * own over a pool of keep-alive connections (apart from http_post's).
+ * http_start() starts one and returns at once; http_pool_wait() drives them
+ * all, interruptibly, until one has finished or timeout_ms has passed
+ * (true if one has); http_pool_next_done() hands over a finished one's
+ * answer and returns the tag it was started with (NULL when none is left).
+ * After an error escapes, http_pool_cancel_all() drops every transfer (their
+ * connections are closed).
+ */
+typedef struct HttpTransfer HttpTransfer;
+
+extern void http_pool_set_size(int size);
+extern HttpTransfer *http_start(const HttpRequest *req, void *tag);
+extern bool http_pool_wait(long timeout_ms);
+extern void *http_pool_next_done(HttpResponse *resp);
+extern int	http_pool_active(void);
+extern void http_pool_cancel_all(void);
+
+/* Whether a transfer started now would find an idle connection of the pool. */
+extern bool http_pool_ready(const char *url, const char *ca_file);
+
 #endif							/* IAI_HTTP_H */
