@@ -6,11 +6,10 @@
  * Requests are paced, not burst: each takes the next free slot on a shared
  * timeline whose slots are 1/rate seconds apart, plus a 4% margin for
  * jitter, so that no second at the service sees more than rate requests.
- * The timeline is of arrivals at the service.  A request that must first
- * open a connection (TCP and TLS) reaches the service a handshake after it
- * leaves, so it takes a slot no sooner than a handshake from now and leaves
- * that much before its slot: it delays no one when the timeline is busy,
- * and pushes the next slot back by a handshake only when it is idle.  How
+ * A request that must first open a connection (TCP and TLS) goes out that
+ * much after its slot, so it pushes the next slot back by the time a
+ * handshake takes.  (Leaving a handshake early instead would make it
+ * arrive early whenever the estimate runs long, and bunch requests.)  How
  * long a handshake takes is learnt (starting from 100 ms) as a moving
  * average of samples capped at 500 ms, so one slow handshake neither sticks
  * nor makes every backend's next cold call wait for seconds.  With the
@@ -91,15 +90,14 @@ iai_wait_until(int64 target_ns)
 }
 
 /*
- * Take the next free slot for a request that reaches the service no sooner
- * than lead_ns from now, unless that slot lies past deadline_ns.  Returns
- * the slot (or the free one that was too late, untaken).
+ * Take the next free slot, unless it lies past deadline_ns; a cold request
+ * pushes the one after back by a handshake.  Returns the slot (or the free
+ * one that was too late, untaken).
  */
 static int64
 take_slot(int64 deadline_ns, bool connection_ready, bool *taken)
 {
 	int64		interval;
-	int64		lead;
 	int64		slot;
 	int64	   *next;
 	int64	   *setup;
@@ -109,15 +107,13 @@ take_slot(int64 deadline_ns, bool connection_ready, bool *taken)
 		SpinLockAcquire(&iai_shared->throttle_lock);
 	next = iai_shared ? &iai_shared->throttle_next_ns : &local_next_ns;
 	setup = iai_shared ? &iai_shared->throttle_setup_ns : &local_setup_ns;
-	lead = connection_ready ? 0 : *setup;
-	slot = Max(iai_now_ns() + lead, *next);
-	*taken = (slot - lead <= deadline_ns);
+	slot = Max(iai_now_ns(), *next);
+	*taken = (slot <= deadline_ns);
 	if (*taken)
-		*next = slot + interval;
+		*next = slot + interval + (connection_ready ? 0 : *setup);
 	if (iai_shared != NULL)
 		SpinLockRelease(&iai_shared->throttle_lock);
-	/* when to leave: a cold request leaves a handshake early */
-	return slot - lead;
+	return slot;
 }
 
 int64

@@ -20,9 +20,9 @@ extern void iai_wait_until(int64 target_ns);
 /*
  * Wait for this request's send slot under iai.rate_limit.  A request that
  * must first open a connection (connection_ready false) will reach the
- * service about a handshake after it leaves, so it takes a slot that far
- * ahead and leaves that much early.  Raises if it would have to leave
- * after deadline_ns.  Returns the nanoseconds waited.
+ * service late by about a handshake, so it leaves that much more room to
+ * the next slot.  Raises if the slot lies past deadline_ns.  Returns the
+ * nanoseconds waited.
  */
 extern int64 iai_throttle(int64 deadline_ns, bool connection_ready);
 
