@@ -4,6 +4,9 @@ MODULE_big = iai
 OBJS = \
 	src/iai.o \
 	src/settings.o \
+	src/credentials.o \
+	src/credcache.o \
+	src/credfetch.o \
 	src/api.o \
 	src/answer.o \
 	src/errmap.o \
@@ -25,7 +28,7 @@ DATA = sql/iai--1.0.sql sql/iai--1.0--1.1.sql sql/iai--1.1--1.2.sql
 DATA_built = sql/iai--1.2.sql
 PGFILEDESC = "iai - Tencent Cloud Face Recognition calls from SQL"
 
-REGRESS = setup loadmode call errors input retry trigger async stats privileges tls security upgrade
+REGRESS = setup loadmode call errors input retry trigger async stats privileges tls rolecreds security upgrade encoding settings
 REGRESS_OPTS = --inputdir=. --load-extension=iai
 
 PG_CPPFLAGS = -I$(srcdir)/src
@@ -42,7 +45,7 @@ include $(PGXS)
 
 # A VPATH build (Debian's pg_buildext) needs the object directory.
 ifdef VPATH
-$(shell mkdir -p src)
+$(shell mkdir -p src sql)
 endif
 
 # Callbacks (GUC hooks, libcurl) have fixed signatures with parameters they

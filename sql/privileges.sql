@@ -41,6 +41,7 @@ SELECT * FROM mock.show_all_iai();
 -- Nor can they change where calls go, which CA is trusted, or the keys.
 SET iai.endpoint = 'http://127.0.0.1:9/';
 SET iai.ca_file = '/tmp/evil.pem';
+SET iai.proxy = 'http://127.0.0.1:9';
 SET iai.secret_id = 'AKIDmine';
 SET iai.secret_key = 'mine';
 SET iai.session_token = 'mine';

@@ -9,6 +9,14 @@
  * jsonb (the last one wins).  The same parser validates the whole text:
  * anything that is not JSON, or not UTF-8, or holds \u0000, is refused.
  *
+ * The backend's JSON parser turns a \u escape into a character of the
+ * database's encoding, and raises an error when that encoding has no such
+ * character (or, in SQL_ASCII, for any character beyond ASCII).  Nothing the
+ * service sends may raise such an error, so before parsing, every \u escape
+ * of a character beyond ASCII is written out as that character in UTF-8:
+ * the parser then sees only UTF-8 text and ASCII escapes, and every string
+ * it hands back is UTF-8, whatever the database's encoding.
+ *
  * Compiles as backend code and, with FRONTEND defined, against
  * libpgcommon for the fuzz target.
  *
@@ -23,6 +31,7 @@
 #include <limits.h>
 
 #include "common/jsonapi.h"
+#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 
 #include "answer.h"
@@ -181,13 +190,116 @@ scalar(void *state, char *token, JsonTokenType type)
 	SEM_DONE;
 }
 
+/* The value of the 4 hex digits at p (n bytes available), or -1. */
+static int
+hex4(const char *p, size_t n)
+{
+	int			v = 0;
+
+	if (n < 4)
+		return -1;
+	for (int i = 0; i < 4; i++)
+	{
+		char		c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+char *
+iai_unescape_non_ascii(const char *text, size_t len, size_t *outlen)
+{
+	/* an escape is never shorter than the UTF-8 it stands for */
+	char	   *out = palloc(len + 1);
+	size_t		o = 0;
+	size_t		i = 0;
+
+	while (i < len)
+	{
+		int			cp;
+		size_t		used = 6;
+
+		if (text[i] != '\\' || i + 1 >= len)
+		{
+			out[o++] = text[i++];
+			continue;
+		}
+		if (text[i + 1] != 'u' || (cp = hex4(text + i + 2, len - i - 2)) < 0x80)
+		{
+			/* another escape, or one the parser handles alike everywhere */
+			out[o++] = text[i++];
+			out[o++] = text[i++];
+			continue;
+		}
+		if (cp >= 0xD800 && cp <= 0xDBFF)
+		{
+			int			lo = -1;
+
+			if (i + 12 <= len && text[i + 6] == '\\' && text[i + 7] == 'u')
+				lo = hex4(text + i + 8, 4);
+			if (lo >= 0xDC00 && lo <= 0xDFFF)
+			{
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+				used = 12;
+			}
+			else
+				cp = 0xFFFD;	/* a lone surrogate is no character */
+		}
+		else if (cp >= 0xDC00 && cp <= 0xDFFF)
+			cp = 0xFFFD;
+		unicode_to_utf8((pg_wchar) cp, (unsigned char *) out + o);
+		/* (pg_utf_mblen is not in the frontend library of PostgreSQL 17+) */
+		o += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+		i += used;
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return out;
+}
+
+JsonParseErrorType
+iai_run_json_parser(const char *body, size_t len, JsonSemAction *sem)
+{
+	JsonLexContext *lex;
+	JsonParseErrorType rc;
+
+	/* the lexer's lengths are int; callers refuse longer text before */
+	Assert(len <= INT_MAX);
+#if PG_VERSION_NUM >= 170000
+	lex = makeJsonLexContextCstringLen(NULL, body, len, PG_UTF8, true);
+	rc = pg_parse_json(lex, sem);
+	if (lex->strval)
+		explicit_bzero(lex->strval->data, lex->strval->maxlen);
+	freeJsonLexContext(lex);
+#else
+	lex = makeJsonLexContextCstringLen((char *) body, (int) len, PG_UTF8, true);
+	rc = pg_parse_json(lex, sem);
+	if (lex->strval)
+	{
+		explicit_bzero(lex->strval->data, lex->strval->maxlen);
+		pfree(lex->strval->data);
+		pfree(lex->strval);
+	}
+	pfree(lex);
+#endif
+	return rc;
+}
+
 const char *
 iai_parse_answer(const char *body, size_t len, IaiAnswer *answer)
 {
 	ParseState	state;
 	JsonSemAction sem;
 	JsonParseErrorType rc;
-	JsonLexContext *lex;
 
 	memset(answer, 0, sizeof(*answer));
 	if (len == 0)
@@ -195,6 +307,10 @@ iai_parse_answer(const char *body, size_t len, IaiAnswer *answer)
 	if (len > INT_MAX || memchr(body, '\0', len) != NULL ||
 		pg_encoding_verifymbstr(PG_UTF8, body, (int) len) != (int) len)
 		return "it is not JSON";
+
+	/* from here on, only ASCII escapes are left for the parser */
+	body = answer->text = iai_unescape_non_ascii(body, len, &len);
+	answer->text_len = len;
 
 	memset(&state, 0, sizeof(state));
 	state.answer = answer;
@@ -207,20 +323,7 @@ iai_parse_answer(const char *body, size_t len, IaiAnswer *answer)
 	sem.object_field_start = field_start;
 	sem.scalar = scalar;
 
-#if PG_VERSION_NUM >= 170000
-	lex = makeJsonLexContextCstringLen(NULL, body, len, PG_UTF8, true);
-	rc = pg_parse_json(lex, &sem);
-	freeJsonLexContext(lex);
-#else
-	lex = makeJsonLexContextCstringLen((char *) body, (int) len, PG_UTF8, true);
-	rc = pg_parse_json(lex, &sem);
-	if (lex->strval)
-	{
-		pfree(lex->strval->data);
-		pfree(lex->strval);
-	}
-	pfree(lex);
-#endif
+	rc = iai_run_json_parser(body, len, &sem);
 	for (int i = 1; i <= MAX_TRACKED_DEPTH; i++)
 		forget_key(&state, i);
 

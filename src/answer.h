@@ -12,19 +12,43 @@
 #ifndef IAI_ANSWER_H
 #define IAI_ANSWER_H
 
+#include "common/jsonapi.h"
+
 typedef struct IaiAnswer
 {
 	char	   *request_id;		/* Response.RequestId if a string, else NULL */
 	bool		has_error;		/* Response.Error is an object */
 	char	   *code;			/* Response.Error.Code if a string, else NULL */
 	char	   *message;		/* Response.Error.Message if a string, else NULL */
+	char	   *text;			/* the body as parsed: see iai_unescape_non_ascii */
+	size_t		text_len;
 } IaiAnswer;
 
 /*
  * Parse body (len bytes of UTF-8).  Returns NULL when it is a usable answer
  * (a Response object with a RequestId, and a Code if it has an Error), or
- * what is wrong with it, for a message.  Strings are palloc'd.
+ * what is wrong with it, for a message.  Strings are palloc'd and always
+ * UTF-8, whatever the database's encoding; so is text, once set.
  */
+/*
+ * Run the server's JSON parser (its frontend build in the fuzz target) over
+ * body, UTF-8 of at most INT_MAX bytes, with the callbacks in sem.  The
+ * lexer's copy of the last string is wiped, as it may hold a credential.
+ * The lexer's interface changed in PostgreSQL 17; this hides the change.
+ */
+extern JsonParseErrorType iai_run_json_parser(const char *body, size_t len,
+											  JsonSemAction *sem);
+
 extern const char *iai_parse_answer(const char *body, size_t len, IaiAnswer *answer);
+
+/*
+ * JSON text (len bytes of UTF-8) with every \u escape of a character
+ * beyond ASCII replaced by that character in UTF-8 (a surrogate pair by the
+ * one character it encodes, a lone surrogate by U+FFFD), so that parsing it
+ * never converts an escape to the database's encoding.  ASCII escapes and
+ * everything else are kept as they are.  Returns a palloc'd, NUL-terminated
+ * copy, never longer than the input; *outlen is its length.
+ */
+extern char *iai_unescape_non_ascii(const char *text, size_t len, size_t *outlen);
 
 #endif							/* IAI_ANSWER_H */

@@ -27,6 +27,7 @@
 
 #include "answer.h"
 #include "api.h"
+#include "credentials.h"
 #include "errmap.h"
 #include "http.h"
 #include "settings.h"
@@ -224,6 +225,9 @@ typedef struct Attempt
 	const char *code;			/* API error code */
 	const char *message;		/* API error message */
 	const char *problem;		/* what is wrong with a bad answer */
+	const char *text;			/* the answer as parsed: UTF-8, no escapes
+								 * beyond ASCII */
+	size_t		text_len;
 } Attempt;
 
 /* ---- errors after sending ---- */
@@ -281,7 +285,9 @@ raise_transport_error(const CallInfo *ctx, const HttpResponse *resp,
 			break;
 		case HTTP_CONNECT_FAILED:
 			what = "could not connect to the IAI endpoint";
-			hint = "Check iai.endpoint and that the database server may reach it.";
+			hint = iai_proxy_setting()->url[0] != '\0' || iai_proxy_setting()->environment ?
+				"Check iai.endpoint, iai.proxy and that the database server may reach them." :
+				"Check iai.endpoint and that the database server may reach it.";
 			break;
 		case HTTP_TLS_UNTRUSTED:
 			what = "the IAI endpoint's TLS certificate is not issued by a trusted CA";
@@ -405,48 +411,69 @@ raise_attempt(const CallInfo *ctx, const Attempt *a)
 /* ---- the answer ---- */
 
 /*
- * UTF-8 text from the service in the server's encoding, never failing: a
- * character the database cannot hold becomes '?'.  (A message in Chinese
- * must not turn an API error into an encoding error in a LATIN1 database.)
+ * UTF-8 text from the service (len bytes) in the database's encoding, never
+ * failing: a character the database cannot hold becomes '?'.  (A message in
+ * Chinese must not turn an API error into an encoding error in a LATIN1
+ * database.)  SQL_ASCII takes the bytes as they are, as it does from any
+ * client.  Every step stays within len, whatever the bytes.
  */
 static char *
-to_server_lossy(const char *utf8)
+to_server_lossy(const char *utf8, size_t len)
 {
 	int			enc = GetDatabaseEncoding();
-	size_t		len = strlen(utf8);
-	bool		ascii = true;
 	StringInfoData out;
-
-	for (size_t i = 0; i < len && ascii; i++)
-		ascii = !IS_HIGHBIT_SET(utf8[i]);
-	if (ascii || enc == PG_UTF8 || enc == PG_SQL_ASCII)
-		return pstrdup(utf8);
+	size_t		i = 0;
 #if PG_VERSION_NUM >= 140000
-	{
-		Oid			proc = FindDefaultConversionProc(PG_UTF8, enc);
+	Oid			proc = InvalidOid;
+	char	   *dest = NULL;
+	int			cap = 0;
+#endif
 
-		if (OidIsValid(proc))
-		{
-			int			cap = (int) len * MAX_CONVERSION_GROWTH + 1;
-			char	   *dest = palloc(cap);
-
-			if (pg_do_encoding_conversion_buf(proc, PG_UTF8, enc,
-											  (unsigned char *) utf8, (int) len,
-											  (unsigned char *) dest, cap, true) == (int) len)
-				return dest;
-		}
-	}
+	if (enc == PG_UTF8 || enc == PG_SQL_ASCII)
+		return pnstrdup(utf8, len);
+#if PG_VERSION_NUM >= 140000
+	proc = FindDefaultConversionProc(PG_UTF8, enc);
 #endif
 	initStringInfo(&out);
-	for (const unsigned char *p = (const unsigned char *) utf8; *p;)
+	while (i < len)
 	{
-		if (*p < 0x80)
-			appendStringInfoChar(&out, (char) *p++);
-		else
+		size_t		ascii = i;
+		int			charlen;
+
+		while (ascii < len && !IS_HIGHBIT_SET(utf8[ascii]))
+			ascii++;
+		appendBinaryStringInfo(&out, utf8 + i, (int) (ascii - i));
+		i = ascii;
+		if (i >= len)
+			break;
+#if PG_VERSION_NUM >= 140000
+		/* convert as far as the database's encoding goes */
+		if (OidIsValid(proc))
 		{
-			appendStringInfoChar(&out, '?');
-			p += Max(pg_utf_mblen(p), 1);
+			int			run = (int) Min(len - i, (size_t) 65536);
+			int			done;
+
+			if (cap < run * MAX_CONVERSION_GROWTH + 1)
+			{
+				cap = run * MAX_CONVERSION_GROWTH + 1;
+				dest = dest ? repalloc(dest, cap) : palloc(cap);
+			}
+			done = pg_do_encoding_conversion_buf(proc, PG_UTF8, enc,
+												 (unsigned char *) utf8 + i, run,
+												 (unsigned char *) dest, cap, true);
+			appendStringInfoString(&out, dest);
+			i += done;
+			if (done > 0)
+				continue;
 		}
+#endif
+		/* a character it cannot hold */
+		appendStringInfoChar(&out, '?');
+		charlen = pg_utf_mblen((const unsigned char *) utf8 + i);
+		if (charlen < 1 || (size_t) charlen > len - i ||
+			!pg_utf8_islegal((const unsigned char *) utf8 + i, charlen))
+			charlen = 1;
+		i += charlen;
 	}
 	return out.data;
 }
@@ -474,22 +501,29 @@ read_answer(Attempt *a)
 		return;
 	}
 	/* the answer is UTF-8; messages and results are in the server's encoding */
-	a->request_id = to_server_lossy(ans.request_id);
+	a->text = ans.text;
+	a->text_len = ans.text_len;
+	a->request_id = to_server_lossy(ans.request_id, strlen(ans.request_id));
 	if (!ans.has_error)
 	{
 		a->outcome = ATTEMPT_SUCCEEDED;
 		return;
 	}
-	a->code = to_server_lossy(ans.code);
-	a->message = ans.message ? to_server_lossy(ans.message) : "";
+	a->code = to_server_lossy(ans.code, strlen(ans.code));
+	a->message = ans.message ? to_server_lossy(ans.message, strlen(ans.message)) : "";
 	a->outcome = ATTEMPT_API_ERROR;
 }
 
-/* The Response object of a successful answer, as jsonb. */
+/*
+ * The Response object of a successful answer, as jsonb.  Text the
+ * database's encoding cannot hold is replaced, as in messages: jsonb keeps
+ * strings in that encoding, and an escape kept as text would read as
+ * different data.
+ */
 static Jsonb *
 response_object(const Attempt *a)
 {
-	char	   *text = pg_any_to_server(a->http.body, (int) a->http.body_len, PG_UTF8);
+	char	   *text = to_server_lossy(a->text, a->text_len);
 	Jsonb	   *doc = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
 	JsonbValue	v;
 
@@ -516,7 +550,7 @@ typedef struct SignedRequest
 {
 	Tc3Request	tc3;
 	Tc3Signature sig;
-	char		auth[1024];
+	char		auth[2048];		/* a TmpSecretId may have 1,024 bytes */
 	const char *headers[MAX_HEADERS];
 	int			nheaders;
 	int			token_header;	/* index of X-TC-Token, or -1 */
@@ -576,6 +610,8 @@ signed_http_request(const CallInfo *ctx, const IaiCredentials *creds,
 					const char *body, size_t body_len, long timeout_ms,
 					SignedRequest *sr, HttpRequest *hreq)
 {
+	const IaiProxy *proxy = iai_proxy_setting();
+
 	sign_request(ctx, creds, body, body_len, (int64) time(NULL), sr);
 	memset(hreq, 0, sizeof(*hreq));
 	hreq->url = ctx->url;
@@ -586,6 +622,8 @@ signed_http_request(const CallInfo *ctx, const IaiCredentials *creds,
 	hreq->timeout_ms = Min(iai_timeout_ms, timeout_ms);
 	hreq->connect_timeout_ms = Min(iai_connect_timeout_ms, timeout_ms);
 	hreq->ca_file = iai_ca_file;
+	hreq->proxy = proxy->url;
+	hreq->proxy_from_environment = proxy->environment;
 	hreq->max_response = MAX_RESPONSE_BYTES;
 }
 
@@ -722,9 +760,10 @@ judge_attempt(const CallInfo *ctx, int flags, bool delete_action, Attempt *a,
  * *a is left describing the last attempt.
  */
 static void
-run_attempts(CallInfo *ctx, const IaiCredentials *creds, const char *body,
+run_attempts(CallInfo *ctx, IaiCredentials *creds, const char *body,
 			 size_t body_len, int flags, bool delete_action, Attempt *a)
 {
+	bool		renewed = false;
 	int64		budget = (int64) iai_total_timeout_ms * 1000000;
 	int64		deadline = iai_now_ns() + budget;
 	/* a slot must leave time for the request itself */
@@ -744,6 +783,14 @@ run_attempts(CallInfo *ctx, const IaiCredentials *creds, const char *body,
 		send_signed(ctx, creds, body, body_len, (long) Max(left / 1000000, 1), &a->http);
 		if (judge_attempt(ctx, flags, delete_action, a, waited))
 			return;
+
+		/* temporary credentials rotated under us: once more, with new ones */
+		if (a->outcome == ATTEMPT_API_ERROR && !renewed &&
+			iai_renew_credentials(creds, a->code))
+		{
+			renewed = true;
+			continue;
+		}
 
 		if (!worth_retrying(a) || ctx->attempts > iai_max_retries)
 			raise_attempt(ctx, a);
@@ -1064,8 +1111,7 @@ iai_describe_request(const char *action, Jsonb *params, int64 timestamp)
 	sign_request(&ctx, &creds, body, body_len, timestamp, &sr);
 
 	lines = lappend(lines, line("endpoint", ctx.url));
-	lines = lappend(lines, line("credentials", psprintf("SecretId %s, from %s",
-														creds.secret_id, creds.source)));
+	lines = lappend(lines, line("credentials", iai_describe_credentials(&creds)));
 	lines = lappend(lines, line("body", body));
 	n = tc3_canonical_request(&sr.tc3, NULL, 0);
 	text = palloc(n + 1);

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * http.c
- *		HTTP POST over libcurl for a PostgreSQL backend.
+ *		HTTP POST (and GET) over libcurl for a PostgreSQL backend.
  *
  * One easy handle and one multi handle live for the whole backend, so the
  * TCP connection, TLS session and DNS answer are reused from call to call.
@@ -290,8 +290,8 @@ classify(CURL *easy, CURLcode rc)
 
 /* Options for req on handle easy (http_post's, or one of the pool's). */
 static void
-set_options(CURL *easy, const HttpRequest *req, struct curl_slist *headers,
-			char *errbuf)
+set_options(CURL *easy, const HttpRequest *req, bool get,
+			struct curl_slist *headers, char *errbuf)
 {
 	curl_easy_reset(easy);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -304,9 +304,14 @@ set_options(CURL *easy, const HttpRequest *req, struct curl_slist *headers,
 #endif
 	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(easy, CURLOPT_POST, 1L);
-	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body);
-	curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
+	if (get)
+		curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+	else
+	{
+		curl_easy_setopt(easy, CURLOPT_POST, 1L);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
+	}
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "iai/1.0 (PostgreSQL extension)");
 	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, req->timeout_ms);
@@ -317,6 +322,13 @@ set_options(CURL *easy, const HttpRequest *req, struct curl_slist *headers,
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (req->ca_file != NULL && req->ca_file[0] != '\0')
 		curl_easy_setopt(easy, CURLOPT_CAINFO, req->ca_file);
+	/* after the reset, libcurl follows the proxy environment variables */
+	if (!req->proxy_from_environment)
+	{
+		/* "" disables the environment's proxy; no_proxy may not bypass ours */
+		curl_easy_setopt(easy, CURLOPT_PROXY, req->proxy ? req->proxy : "");
+		curl_easy_setopt(easy, CURLOPT_NOPROXY, "");
+	}
 	curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) req->max_response);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_body);
 #if LIBCURL_VERSION_NUM >= 0x075000
@@ -354,7 +366,7 @@ static void
 fill_response(CURL *easy, CURLcode rc, RecvBuf *b, int nsends,
 			  const char *errbuf, HttpResponse *resp)
 {
-	curl_off_t	sent = 0;
+	long		sent = 0;
 	long		connects = 0;
 	curl_off_t	pretransfer_us = 0;
 
@@ -387,6 +399,9 @@ fill_response(CURL *easy, CURLcode rc, RecvBuf *b, int nsends,
 		resp->body[b->len] = '\0';
 		resp->body_len = b->len;
 	}
+	/* an answer may hold temporary credentials: keep no stray copy */
+	if (b->len > 0)
+		explicit_bzero(b->data, b->len);
 
 	/* do not keep a large buffer for the life of the backend */
 	if (b->cap > 64 * 1024)
@@ -472,8 +487,8 @@ http_default_ca_file(void)
 	return NULL;
 }
 
-void
-http_post(const HttpRequest *req, HttpResponse *resp)
+static void
+perform(const HttpRequest *req, bool get, HttpResponse *resp)
 {
 	struct curl_slist *volatile headers = NULL;
 	char		errbuf[CURL_ERROR_SIZE];
@@ -493,7 +508,7 @@ http_post(const HttpRequest *req, HttpResponse *resp)
 
 	/* until it completes, this transfer owns whatever connection there is */
 	note_ready(req, false);
-	set_options(easy, req, (struct curl_slist *) headers, errbuf);
+	set_options(easy, req, get, (struct curl_slist *) headers, errbuf);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &rbuf);
 #if LIBCURL_VERSION_NUM >= 0x075000
 	curl_easy_setopt(easy, CURLOPT_PREREQDATA, &sends);
@@ -618,7 +633,7 @@ http_start(const HttpRequest *req, void *tag)
 		HttpRequest copy = *req;
 
 		copy.body = t->body;
-		set_options(t->easy, &copy, t->headers, t->errbuf);
+		set_options(t->easy, &copy, false, t->headers, t->errbuf);
 	}
 	curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, &t->rbuf);
 #if LIBCURL_VERSION_NUM >= 0x075000
@@ -786,4 +801,17 @@ http_pool_cancel_all(void)
 	}
 	pool_active = 0;
 	pool_idle = 0;
+}
+
+void
+http_post(const HttpRequest *req, HttpResponse *resp)
+{
+	perform(req, false, resp);
+}
+
+/* A GET of req->url (body ignored), otherwise as http_post(). */
+void
+http_get(const HttpRequest *req, HttpResponse *resp)
+{
+	perform(req, true, resp);
 }

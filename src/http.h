@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * http.h
- *		HTTP POST over libcurl for a PostgreSQL backend: one reused
- *		connection, interruptible waits, bounded answers.
+ *		HTTP POST (and GET) over libcurl for a PostgreSQL backend: one
+ *		reused connection, interruptible waits, bounded answers.
  *
  * Knows nothing of the API it carries.
  *
@@ -35,11 +35,16 @@ typedef struct HttpRequest
 	const char *url;
 	const char *const *headers; /* "Name: value" lines */
 	int			nheaders;
-	const char *body;
+	const char *body;			/* ignored by http_get() */
 	size_t		body_len;
 	long		timeout_ms;
 	long		connect_timeout_ms;
 	const char *ca_file;		/* NULL or "" for the system's store */
+	const char *proxy;			/* NULL or "" for a direct connection (proxy
+								 * environment variables ignored), else the
+								 * proxy's URL */
+	bool		proxy_from_environment; /* follow http_proxy, no_proxy, ...
+										 * instead */
 	size_t		max_response;	/* bytes */
 } HttpRequest;
 
@@ -60,6 +65,7 @@ typedef struct HttpResponse
 } HttpResponse;
 
 extern void http_post(const HttpRequest *req, HttpResponse *resp);
+extern void http_get(const HttpRequest *req, HttpResponse *resp);
 
 /* libcurl's built-in CA bundle path (used when ca_file is empty), or NULL. */
 extern const char *http_default_ca_file(void);

@@ -45,6 +45,7 @@ PGDLLEXPORT void iai_launcher_main(Datum main_arg);
 
 #define POLL_MS 1000L
 #define RESTART_DELAY_MS 5000L
+#define UNLISTED_GRACE_MS 30000L
 
 /* What the launcher last knew of a listed database, to log changes once. */
 typedef enum DbState
@@ -111,12 +112,15 @@ iai_listed_databases(void)
 bool
 iai_database_listed(const char *dbname)
 {
+	List	   *names = iai_listed_databases();
 	ListCell   *lc;
+	bool		found = false;
 
-	foreach(lc, iai_listed_databases())
+	foreach(lc, names)
 		if (strcmp(lfirst(lc), dbname) == 0)
-			return true;
-	return false;
+			found = true;
+	list_free_deep(names);
+	return found;
 }
 
 /*
@@ -292,11 +296,25 @@ reconcile(void)
 			local[i].state = DB_SERVED;
 	}
 
-	/* databases no longer listed */
+	/*
+	 * Databases no longer listed: their workers leave by themselves at the
+	 * reload (or are stopped if they have not after a while); the slot is
+	 * free once they have gone.
+	 */
 	for (int i = 0; i < IAI_MAX_DATABASES; i++)
 	{
 		if (!iai_shared->workers[i].in_use || listed[i])
 			continue;
+		if (worker_running(i))
+		{
+			TimestampTz now = GetCurrentTimestamp();
+
+			if (local[i].stopped_at == 0)
+				local[i].stopped_at = now;	/* here: when it was unlisted */
+			else if (TimestampDifferenceExceeds(local[i].stopped_at, now, UNLISTED_GRACE_MS))
+				stop_worker(i);
+			continue;
+		}
 		stop_worker(i);
 		SpinLockAcquire(&iai_shared->worker_lock);
 		iai_shared->workers[i].in_use = false;

@@ -11,8 +11,10 @@
  * collected in memory and written with one INSERT ... SELECT FROM unnest()
  * just before commit (or prepare), or earlier when many pile up within one
  * subtransaction; so they appear in iai_queue when the transaction
- * commits.  The insert runs as the queue table's owner (as foreign key
- * checks do), so callers need no privilege on the table itself.  At commit,
+ * commits.  The insert is prepared and runs as the queue table's owner (as
+ * foreign key checks do), so callers need no privilege on the table, its
+ * sequence or the extension's schema; the owner is read afresh each time,
+ * as REASSIGN OWNED may change it under a long-lived session.  At commit,
  * a transaction that enqueued sets the worker's latch: no polling.
  *
  * Enqueueing where no worker serves the database is an error, never a
@@ -23,6 +25,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
@@ -35,7 +38,9 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "api.h"
@@ -73,9 +78,14 @@ static bool wake_at_commit = false;
 static bool checked_this_xact = false;
 static bool callbacks_registered = false;
 
-/* The extension's objects, looked up when the extension's OID changes. */
+/*
+ * The extension's objects, looked up when the extension's OID or the
+ * queue's schema changes; the plan names the schema.
+ */
 static Oid	cached_ext_oid = InvalidOid;
-static Oid	queue_owner = InvalidOid;
+static Oid	queue_rel = InvalidOid;
+static Oid	queue_nsp = InvalidOid;
+static char *queue_nsp_name = NULL;
 static Oid	queue_seq = InvalidOid;
 static SPIPlanPtr insert_plan = NULL;
 
@@ -199,38 +209,83 @@ require_worker(void)
 	checked_this_xact = true;
 }
 
-/* Look up the queue's schema, owner and sequence, and prepare the INSERT. */
+/*
+ * The queue table's current owner and schema, from the catalog cache; false
+ * if the table is gone.
+ */
+static bool
+queue_owner_and_schema(Oid *owner, Oid *nsp)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(queue_rel));
+
+	if (!HeapTupleIsValid(tup))
+		return false;
+	*owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	*nsp = ((Form_pg_class) GETSTRUCT(tup))->relnamespace;
+	ReleaseSysCache(tup);
+	return true;
+}
+
+/*
+ * Look up the queue table and its sequence, and prepare the INSERT as the
+ * table's owner: naming the schema takes USAGE on it, which callers need
+ * not have.  The catalogs are readable by everyone.
+ */
 static void
 prepare_insert(Oid ext_oid)
 {
 	int			rc;
 	char	   *schema;
 	bool		isnull;
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec_context;
 	Oid			argtypes[5] = {INT8ARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
 	BOOLARRAYOID, TEXTARRAYOID};
+	MemoryContext old;
 
-	rc = SPI_execute("SELECT n.nspname, c.relowner,"
-					 " pg_catalog.pg_get_serial_sequence(c.oid::pg_catalog.regclass::pg_catalog.text, 'id')::pg_catalog.regclass::pg_catalog.oid"
+	rc = SPI_execute("SELECT c.oid, s.oid"
 					 " FROM pg_catalog.pg_extension e"
-					 " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace"
-					 " JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) n.oid"
+					 " JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) e.extnamespace"
 					 "  AND c.relname OPERATOR(pg_catalog.=) 'iai_queue'"
+					 " JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid"
+					 "  AND a.attname OPERATOR(pg_catalog.=) 'id'"
+					 " LEFT JOIN pg_catalog.pg_depend d"
+					 "  ON d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+					 "  AND d.refobjid OPERATOR(pg_catalog.=) c.oid"
+					 "  AND d.refobjsubid OPERATOR(pg_catalog.=) a.attnum"
+					 "  AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+					 "  AND d.deptype OPERATOR(pg_catalog.=) 'a'"
+					 " LEFT JOIN pg_catalog.pg_class s ON s.oid OPERATOR(pg_catalog.=) d.objid"
+					 "  AND s.relkind OPERATOR(pg_catalog.=) 'S'"
 					 " WHERE e.extname OPERATOR(pg_catalog.=) 'iai'", true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("the iai_queue table of extension iai is missing")));
-	schema = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	queue_owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
-												 SPI_tuptable->tupdesc, 2, &isnull));
+	queue_rel = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, 1, &isnull));
 	queue_seq = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
-											   SPI_tuptable->tupdesc, 3, &isnull));
+											   SPI_tuptable->tupdesc, 2, &isnull));
+	if (isnull || !queue_owner_and_schema(&owner, &queue_nsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the iai_queue table of extension iai is missing")));
+	schema = get_namespace_name(queue_nsp);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	if (queue_nsp_name)
+		pfree(queue_nsp_name);
+	queue_nsp_name = pstrdup(schema);
+	MemoryContextSwitchTo(old);
 
 	if (insert_plan != NULL)
 	{
 		SPI_freeplan(insert_plan);
 		insert_plan = NULL;
 	}
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
 	insert_plan = SPI_prepare(psprintf("INSERT INTO %1$s.iai_queue"
 									   " (id, action, params, missing_ok, enqueued_by)"
 									   " SELECT coalesce(u.id, pg_catalog.nextval(%2$s)),"
@@ -241,6 +296,7 @@ prepare_insert(Oid ext_oid)
 									   quote_identifier(schema),
 									   quote_literal_cstr(psprintf("%u", queue_seq))),
 							  5, argtypes);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 	if (insert_plan == NULL)
 		elog(ERROR, "could not prepare the iai_queue insert: %s",
 			 SPI_result_code_string(SPI_result));
@@ -248,13 +304,23 @@ prepare_insert(Oid ext_oid)
 	cached_ext_oid = ext_oid;
 }
 
-/* Make sure the cached lookups describe the installed extension. */
-static void
+/*
+ * Make sure the cached lookups describe the installed extension and where
+ * its queue is now; return the queue's current owner.
+ */
+static Oid
 lookup_queue(void)
 {
 	Oid			ext_oid = get_extension_oid("iai", false);
+	Oid			owner = InvalidOid;
+	Oid			nsp = InvalidOid;
+	char	   *nspname;
 
-	if (insert_plan == NULL || ext_oid != cached_ext_oid)
+	if (insert_plan != NULL && ext_oid == cached_ext_oid &&
+		queue_owner_and_schema(&owner, &nsp) && nsp == queue_nsp &&
+		(nspname = get_namespace_name(nsp)) != NULL &&
+		strcmp(nspname, queue_nsp_name) == 0)
+		return owner;
 	{
 		bool		pushed_snapshot = !ActiveSnapshotSet();
 		int			nestlevel;
@@ -270,6 +336,11 @@ lookup_queue(void)
 		if (pushed_snapshot)
 			PopActiveSnapshot();
 	}
+	if (!queue_owner_and_schema(&owner, &nsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the iai_queue table of extension iai is missing")));
+	return owner;
 }
 
 /*
@@ -298,8 +369,9 @@ flush_pending(bool all)
 	int			kept = 0;
 	bool		pushed_snapshot;
 	int			nestlevel;
+	Oid			queue_owner;
 
-	lookup_queue();
+	queue_owner = lookup_queue();
 	ids = palloc(sizeof(Datum) * npending);
 	id_nulls = palloc(sizeof(bool) * npending);
 	actions = palloc(sizeof(Datum) * npending);
@@ -375,7 +447,7 @@ iai_enqueue(const char *action, Jsonb *params, bool missing_ok, bool want_id)
 	require_worker();
 	if (want_id)
 	{
-		lookup_queue();
+		(void) lookup_queue();
 		/* the caller acts through this function, not on the sequence */
 		id = nextval_internal(queue_seq, false);
 	}

@@ -10,11 +10,14 @@
  * ALTER SYSTEM text as typed.  This emit_log_hook (in every process that
  * loaded the library, the postmaster included when preloaded) rewrites each
  * message before it is written: the current values of the credential
- * settings (6 characters or more) are masked wherever they appear; where a
- * credential setting's name is followed by what assigns or reports a value
- * ("= ...", "TO ...", ", ..." as in set_config, "changed to ...", ": ..."),
- * blanks and comments aside, the rest of the message is masked; and the
- * STATEMENT line is left out when the statement names one.  Mere mentions
+ * settings, and the temporary key and token this process last used (from
+ * a CVM role or TKE workload identity), 6 characters or more, are masked
+ * wherever they appear; where a credential setting's name, quoted or not,
+ * is followed by what assigns or reports a value ("= ...", "TO ...", ", ..."
+ * as in set_config, "changed to ...", ": ..."), blanks and comments aside,
+ * the rest of the message is masked; the user information of any URL
+ * ("https://user:password@...") is masked; and the STATEMENT line is left
+ * out when the statement names one.  Mere mentions
  * of a name, as in hints, are kept.  This covers what PostgreSQL writes; it
  * is no parser, and cannot see every way of spelling a statement.
  *
@@ -29,6 +32,7 @@
 #include "utils/elog.h"
 #include "utils/memutils.h"
 
+#include "credcache.h"
 #include "redact.h"
 #include "settings.h"
 
@@ -62,41 +66,66 @@ skip_blanks(const char *p)
 }
 
 /*
- * Length of a credential setting's name at p ("iai.secret_key", any case,
- * blanks allowed around the dot), or 0.
+ * Length of a credential setting's name at p, or 0: "iai.secret_key" in any
+ * case, blanks allowed around the dot, and each part or the whole name
+ * quoted or not ("iai"."secret_key", "iai.secret_key", 'iai.secret_key',
+ * iai."secret_key").  The length covers a closing quote; *quoted says
+ * whether the name ended with one.
  */
 static size_t
-secret_name_at(const char *p)
+secret_name_at(const char *p, bool *quoted)
 {
-	const char *q;
+	const char *q = p;
+	char		whole = '\0';	/* quote opened before "iai", still open */
 
-	if (pg_strncasecmp(p, "iai", 3) != 0)
+	*quoted = false;
+	if (*q == '"' || *q == '\'')
+		whole = *q++;
+	if (pg_strncasecmp(q, "iai", 3) != 0)
 		return 0;
-	q = skip_blanks(p + 3);
+	q += 3;
+	if (whole == '"' && *q == '"')
+	{
+		/* "iai" quoted on its own */
+		whole = '\0';
+		q++;
+	}
+	q = skip_blanks(q);
 	if (*q != '.')
 		return 0;
 	q = skip_blanks(q + 1);
+	if (whole == '\0' && *q == '"')
+	{
+		q++;
+		whole = '"';
+	}
 	for (size_t i = 0; i < lengthof(secret_names); i++)
 	{
 		size_t		n = strlen(secret_names[i]);
 
 		if (pg_strncasecmp(q, secret_names[i], n) == 0 &&
 			!(isalnum((unsigned char) q[n]) || q[n] == '_'))
-			return (q + n) - p;
+		{
+			q += n;
+			if (whole != '\0' && *q == whole)
+			{
+				q++;
+				*quoted = true;
+			}
+			return q - p;
+		}
 	}
 	return 0;
 }
 
 /*
- * Whether, after a credential setting's name at p (quoted if the name was),
- * a value follows: "= ...", "TO ...", "changed to ...", or, after a quoted
+ * Whether, after a credential setting's name (quoted if the name was), a
+ * value follows: "= ...", "TO ...", "changed to ...", or, after a quoted
  * name, ", ..." (set_config) or ": ...".
  */
 static bool
 value_follows(const char *p, bool quoted)
 {
-	if (quoted)
-		p++;
 	p = skip_blanks(p);
 	if (*p == '=' || pg_strncasecmp(p, "changed to", 10) == 0 ||
 		(pg_strncasecmp(p, "to", 2) == 0 && !isalnum((unsigned char) p[2])))
@@ -107,19 +136,25 @@ value_follows(const char *p, bool quoted)
 static bool
 names_a_secret(const char *text)
 {
+	bool		quoted;
+
 	if (text == NULL)
 		return false;
 	for (; *text; text++)
-		if (secret_name_at(text) > 0)
+		if (secret_name_at(text, &quoted) > 0)
 			return true;
 	return false;
 }
+
+/* How many values secret_values() may give. */
+#define MAX_SECRET_VALUES (lengthof(secret_names) + 2)
 
 /* The current values of the credential settings, worth masking. */
 static int
 secret_values(const char **values)
 {
-	const char *candidates[] = {iai_secret_key, iai_session_token, iai_secret_id};
+	const char *candidates[] = {iai_secret_key, iai_session_token, iai_secret_id,
+	iai_temp_last_key(), iai_temp_last_token()};
 	int			n = 0;
 
 	for (size_t i = 0; i < lengthof(candidates); i++)
@@ -146,6 +181,7 @@ redacted(const char *text, const char **values, int nvalues)
 	while (*p)
 	{
 		size_t		n;
+		bool		quoted;
 		bool		matched = false;
 
 		for (int i = 0; i < nvalues && !matched; i++)
@@ -159,14 +195,23 @@ redacted(const char *text, const char **values, int nvalues)
 				matched = changed = true;
 			}
 		}
-		if (!matched && (n = secret_name_at(p)) > 0)
+		if (!matched && strncmp(p, "://", 3) == 0)
 		{
-			bool		quoted = p > text && (p[-1] == '"' || p[-1] == '\'') &&
-				p[n] == p[-1];
+			/* a URL's user information, as in a refused endpoint or proxy */
+			size_t		u = strcspn(p + 3, "/@ \t\n\"'");
 
+			if (u > 0 && p[3 + u] == '@')
+			{
+				appendStringInfoString(&out, "://" MASK "@");
+				p += 3 + u + 1;
+				matched = changed = true;
+			}
+		}
+		if (!matched && (n = secret_name_at(p, &quoted)) > 0)
+		{
 			if (value_follows(p + n, quoted))
 			{
-				appendBinaryStringInfo(&out, p, n + (quoted ? 1 : 0));
+				appendBinaryStringInfo(&out, p, n);
 				appendStringInfoString(&out, " " MASK);
 				p += strlen(p);
 				matched = changed = true;
@@ -195,7 +240,7 @@ redact_field(char **field, const char **values, int nvalues)
 static void
 redact_hook(ErrorData *edata)
 {
-	const char *values[lengthof(secret_names)];
+	const char *values[MAX_SECRET_VALUES];
 	int			nvalues = secret_values(values);
 	MemoryContext old = MemoryContextSwitchTo(ErrorContext);
 

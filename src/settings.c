@@ -1,36 +1,44 @@
 /*-------------------------------------------------------------------------
  *
  * settings.c
- *		The iai.* configuration parameters and credential resolution.
+ *		The iai.* configuration parameters.
  *
  * Whatever decides where a signed request goes (endpoint), which file the
  * server reads (CA file) or which credentials sign it is PGC_SUSET.  Secrets
  * are GUC_SUPERUSER_ONLY, and every check hook on them sets its own message
  * so that PostgreSQL's default "invalid value ... : <value>" never echoes a
  * secret.  Values that become HTTP header text are refused if they contain
- * control characters, so no setting can inject a header.
+ * control characters, so no setting can inject a header.  Which
+ * credentials sign a call is decided in credentials.c.
  *
- * Credentials come from the settings, else from the server's environment
- * (TENCENTCLOUD_SECRET_ID/_KEY/_SESSION_TOKEN), else from the official SDKs'
- * INI file ~/.tencentcloud/credentials of the server's OS user; a pair is
- * always taken whole from one source.
+ * A value that decides where calls go (endpoint, CA file, proxy) and is
+ * invalid is refused outright where someone typing it hears of it (SET,
+ * ALTER SYSTEM, ALTER ROLE/DATABASE SET).  From anywhere else (the
+ * configuration files at start or reload, settings applied when a session
+ * starts, placeholders taken over when the library loads) PostgreSQL would
+ * only log the refusal and fall back to the old value or the default, which
+ * for iai.endpoint is the production service.  Such a value is kept, marked
+ * refused in the GUC "extra", and every call fails naming it until it is
+ * corrected.
+ *
+ * The credential settings cannot be stored with ALTER ROLE/DATABASE SET or
+ * a function's SET clause: pg_db_role_setting and pg_proc are readable by
+ * every role.  Values stored there while the library was not loaded are
+ * refused when a session applies them.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <ctype.h>
-#include <pwd.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 
-#include "storage/fd.h"
+#include "tcop/pquery.h"
 #include "utils/guc.h"
-#include "utils/memutils.h"
 
 #include "compat.h"
+#include "credentials.h"
 #include "settings.h"
 #include "shmem.h"
 #include "stats.h"
@@ -60,23 +68,18 @@ int			iai_queue_max_in_flight = 32;
 int			iai_queue_retention_s = 86400;
 int			iai_queue_pause_warning_s = 300;
 
+char	   *iai_proxy = NULL;
+
 static char *endpoint_string = NULL;
 static IaiEndpoint *endpoint_parsed = NULL;
+static IaiRefused *ca_file_refused = NULL;
+static IaiProxy *proxy_parsed = NULL;
 
-/* Parsed INI file, kept until the file changes. */
-static struct
-{
-	bool		valid;
-	dev_t		dev;
-	ino_t		ino;
-	off_t		size;
-	struct timespec mtime;
-	char	   *secret_id;
-	char	   *secret_key;
-} ini_cache;
+/* Set while the library defines its settings (taking over placeholders). */
+static bool defining_settings = false;
 
-static bool
-has_control_chars(const char *s)
+bool
+iai_has_control_chars(const char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char) *s < 0x20 || (unsigned char) *s == 0x7f)
@@ -84,8 +87,8 @@ has_control_chars(const char *s)
 	return false;
 }
 
-static bool
-has_surrounding_space(const char *s)
+bool
+iai_has_surrounding_space(const char *s)
 {
 	size_t		n = strlen(s);
 
@@ -102,13 +105,13 @@ check_header_text(const char *name, const char *value, bool secret)
 {
 	if (value == NULL)
 		return true;
-	if (has_control_chars(value))
+	if (iai_has_control_chars(value))
 	{
 		GUC_check_errmsg("invalid value for parameter \"%s\"", name);
 		GUC_check_errdetail("The value contains control characters.");
 		return false;
 	}
-	if (secret && has_surrounding_space(value))
+	if (secret && iai_has_surrounding_space(value))
 	{
 		GUC_check_errmsg("invalid value for parameter \"%s\"", name);
 		GUC_check_errdetail("The value has leading or trailing whitespace.");
@@ -119,12 +122,118 @@ check_header_text(const char *name, const char *value, bool secret)
 }
 
 /*
- * Whether each credential setting's value came from the configuration
- * files or the server's command line.  Until the library is loaded, such a
- * value is an ordinary placeholder that every role can read, so it is used
+ * Whether an invalid value of a setting that decides where calls go is
+ * refused now, or kept marked refused (see the file's header).  ALTER
+ * SYSTEM validates with PGC_S_FILE too, but runs as a statement, with a
+ * portal active, which a configuration reload never does.
+ */
+static bool
+refuse_outright(GucSource source)
+{
+	if (defining_settings)
+		return false;
+	if (source == PGC_S_FILE)
+		return ActivePortal != NULL;
+	return source >= PGC_S_CLIENT;
+}
+
+/*
+ * An "extra" for a value kept although invalid: the problem, and the value
+ * as it may be shown (NULL when it must not be repeated).  One chunk, as
+ * GUC frees an extra as a whole; size is that of the struct that starts
+ * with an IaiRefused.
+ */
+static void *
+refused_extra(size_t size, const char *problem, const char *shown)
+{
+	size_t		plen = strlen(problem) + 1;
+	size_t		slen = shown ? strlen(shown) + 1 : 0;
+	char	   *chunk = iai_guc_malloc(size + plen + slen);
+	IaiRefused *r = (IaiRefused *) chunk;
+
+	if (chunk == NULL)
+		return NULL;
+	memset(chunk, 0, size);
+	r->problem = memcpy(chunk + size, problem, plen);
+	r->shown = shown ? memcpy(chunk + size + plen, shown, slen) : NULL;
+	return chunk;
+}
+
+/*
+ * A check hook's verdict on an invalid value: refuse it (false), or keep it
+ * with an extra saying why it is refused (true).  A value shown is one
+ * that may be repeated in messages.
+ */
+static bool
+invalid_value(const char *name, const char *problem, const char *shown,
+			  size_t extra_size, void **extra, GucSource source)
+{
+	if (refuse_outright(source))
+	{
+		if (shown == NULL)
+			GUC_check_errmsg("invalid value for parameter \"%s\"", name);
+		GUC_check_errdetail("%s", problem);
+		return false;
+	}
+	*extra = refused_extra(extra_size, problem, shown);
+	if (*extra == NULL)
+		return false;
+	/* the postmaster, at start or reload: say so in the log at once */
+	if (!IsUnderPostmaster)
+		ereport(LOG,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 shown ? errmsg("invalid value for parameter \"%s\": \"%s\"", name, shown) :
+				 errmsg("invalid value for parameter \"%s\"", name),
+				 errdetail("%s", problem),
+				 errhint("Calls of iai fail until it is corrected.")));
+	return true;
+}
+
+/*
+ * Keep a URL whose user information may hold a password, but visible to
+ * every role through SHOW, with that part masked.
+ */
+static bool
+mask_user_info(char **newval)
+{
+	char	   *scheme_end = strstr(*newval, "://");
+	char	   *at;
+	char	   *masked;
+
+	if (scheme_end == NULL ||
+		(at = strchr(scheme_end + 3, '@')) == NULL)
+		return true;
+	masked = iai_guc_malloc((scheme_end + 3 - *newval) + 8 + strlen(at) + 1);
+	if (masked == NULL)
+		return false;
+	sprintf(masked, "%.*s********%s", (int) (scheme_end + 3 - *newval), *newval, at);
+	iai_guc_free(*newval);
+	*newval = masked;
+	return true;
+}
+
+/* Raise the error for a setting kept although refused. */
+static void
+raise_refused(const char *name, const IaiRefused *r)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_CONFIG_FILE_ERROR),
+			 r->shown ? errmsg("invalid value for parameter \"%s\": \"%s\"", name, r->shown) :
+			 errmsg("invalid value for parameter \"%s\"", name),
+			 errdetail("%s No request is sent until the setting is corrected.", r->problem),
+			 errhint("Correct %s where it is set (the configuration file, ALTER SYSTEM, ALTER DATABASE or ALTER ROLE) and reload the configuration.",
+					 name)));
+}
+
+/*
+ * Where each credential setting's value came from.  Until the library is
+ * loaded, a value from the configuration files or the server's command
+ * line is an ordinary placeholder that every role can read, so it is used
  * only when the library is loaded before any query runs (see
- * iai_resolve_credentials).  The source travels as the value's "extra", so
- * SET, RESET and transaction rollback keep it right.
+ * credentials.c).  A value from ALTER ROLE/DATABASE SET, stored while the
+ * library was not loaded to refuse it, is never used.  The origin travels
+ * as the value's "extra", so SET, RESET and transaction rollback keep it
+ * right.
  */
 typedef enum
 {
@@ -134,25 +243,52 @@ typedef enum
 	NUM_SECRETS
 } SecretSetting;
 
+typedef enum
+{
+	FROM_SESSION,				/* SET, or the default */
+	FROM_SERVER_CONFIG,			/* postgresql.conf, ALTER SYSTEM, command line */
+	FROM_CATALOG				/* ALTER ROLE/DATABASE SET: readable by all */
+} SecretOrigin;
+
 static const char *const secret_names[NUM_SECRETS] = {
 	"iai.secret_id", "iai.secret_key", "iai.session_token"
 };
-static bool secret_server_wide[NUM_SECRETS];
+static SecretOrigin secret_origin[NUM_SECRETS];
 
 bool		iai_loaded_at_start = false;
+
+#define SECRETS_BELONG_HINT IAI_SECRETS_BELONG_HINT
 
 static bool
 check_secret(SecretSetting which, char **newval, void **extra, GucSource source)
 {
-	bool	   *server_wide;
+	SecretOrigin *origin;
 
+	/*
+	 * ALTER ROLE/DATABASE SET and a function's SET clause are validated with
+	 * PGC_S_TEST and stored in catalogs every role can read.
+	 */
+	if (source == PGC_S_TEST)
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("%s cannot be stored with ALTER ROLE, ALTER DATABASE or a function's SET clause",
+						 secret_names[which]);
+		GUC_check_errdetail("Every role can read the settings stored there.");
+		GUC_check_errhint(SECRETS_BELONG_HINT);
+		return false;
+	}
 	if (!check_header_text(secret_names[which], *newval, true))
 		return false;
-	server_wide = iai_guc_malloc(sizeof(bool));
-	if (server_wide == NULL)
+	origin = iai_guc_malloc(sizeof(SecretOrigin));
+	if (origin == NULL)
 		return false;
-	*server_wide = (source == PGC_S_FILE || source == PGC_S_ARGV);
-	*extra = server_wide;
+	if (source == PGC_S_FILE || source == PGC_S_ARGV)
+		*origin = FROM_SERVER_CONFIG;
+	else if (source >= PGC_S_GLOBAL && source <= PGC_S_DATABASE_USER)
+		*origin = FROM_CATALOG;
+	else
+		*origin = FROM_SESSION;
+	*extra = origin;
 	return true;
 }
 
@@ -177,25 +313,34 @@ check_session_token(char **newval, void **extra, GucSource source)
 static void
 assign_secret_id(const char *newval, void *extra)
 {
-	secret_server_wide[SECRET_ID] = extra && *(bool *) extra;
+	secret_origin[SECRET_ID] = extra ? *(SecretOrigin *) extra : FROM_SESSION;
 }
 
 static void
 assign_secret_key(const char *newval, void *extra)
 {
-	secret_server_wide[SECRET_KEY] = extra && *(bool *) extra;
+	secret_origin[SECRET_KEY] = extra ? *(SecretOrigin *) extra : FROM_SESSION;
 }
 
 static void
 assign_session_token(const char *newval, void *extra)
 {
-	secret_server_wide[SESSION_TOKEN] = extra && *(bool *) extra;
+	secret_origin[SESSION_TOKEN] = extra ? *(SecretOrigin *) extra : FROM_SESSION;
 }
 
 static bool
 check_ca_file(char **newval, void **extra, GucSource source)
 {
-	return check_header_text("iai.ca_file", *newval, false);
+	if (*newval != NULL && iai_has_control_chars(*newval))
+		return invalid_value("iai.ca_file", "The file name contains control characters.",
+							 NULL, sizeof(IaiRefused), extra, source);
+	return true;
+}
+
+static void
+assign_ca_file(const char *newval, void *extra)
+{
+	ca_file_refused = (IaiRefused *) extra;
 }
 
 static bool
@@ -257,6 +402,7 @@ check_endpoint(char **newval, void **extra, GucSource source)
 			   *path = NULL,
 			   *part = NULL;
 	const char *problem = NULL;
+	bool		shown = true;
 	IaiEndpoint *ep;
 	char	   *buf;
 	size_t		hostlen;
@@ -264,16 +410,12 @@ check_endpoint(char **newval, void **extra, GucSource source)
 	size_t		urllen;
 
 	if (*newval == NULL || (*newval)[0] == '\0')
-	{
-		GUC_check_errdetail("iai.endpoint must be an http or https URL, such as \"%s\".",
-							IAI_DEFAULT_ENDPOINT);
-		return false;
-	}
-	if (has_control_chars(*newval))
-	{
-		GUC_check_errdetail("The URL contains control characters.");
-		return false;
-	}
+		return invalid_value("iai.endpoint",
+							 "iai.endpoint must be an http or https URL, such as \"" IAI_DEFAULT_ENDPOINT "\".",
+							 "", sizeof(IaiEndpoint), extra, source);
+	if (iai_has_control_chars(*newval))
+		return invalid_value("iai.endpoint", "The URL contains control characters.",
+							 NULL, sizeof(IaiEndpoint), extra, source);
 
 	u = curl_url();
 	if (u == NULL)
@@ -288,7 +430,7 @@ check_endpoint(char **newval, void **extra, GucSource source)
 	else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK)
 	{
 		/* it may hold a password: do not repeat the value */
-		GUC_check_errmsg("invalid value for parameter \"iai.endpoint\"");
+		shown = false;
 		problem = "The URL must not contain user information.";
 	}
 	else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
@@ -318,6 +460,7 @@ check_endpoint(char **newval, void **extra, GucSource source)
 		ep = iai_guc_malloc(sizeof(IaiEndpoint) + urllen + 1 + hostlen + portlen + 1);
 		if (ep != NULL)
 		{
+			memset(ep, 0, sizeof(IaiEndpoint));
 			buf = (char *) (ep + 1);
 			ep->url = buf;
 			snprintf(buf, urllen + 1, "%s://%s%s%s/", scheme, host,
@@ -341,8 +484,10 @@ check_endpoint(char **newval, void **extra, GucSource source)
 
 	if (problem != NULL)
 	{
-		GUC_check_errdetail("%s", problem);
-		return false;
+		if (!invalid_value("iai.endpoint", problem, shown ? *newval : NULL,
+						   sizeof(IaiEndpoint), extra, source))
+			return false;
+		return shown || mask_user_info(newval);
 	}
 	if (ep == NULL)
 		return false;
@@ -356,16 +501,110 @@ assign_endpoint(const char *newval, void *extra)
 	endpoint_parsed = (IaiEndpoint *) extra;
 }
 
+/*
+ * iai.proxy: "" for a direct connection whatever the environment says,
+ * "environment" for libcurl's reading of http_proxy, https_proxy, all_proxy
+ * and no_proxy, or an http:// or socks5h:// URL with a host and a port.
+ */
+static bool
+check_proxy(char **newval, void **extra, GucSource source)
+{
+	const char *v = *newval ? *newval : "";
+	CURLU	   *u;
+	char	   *scheme = NULL,
+			   *host = NULL,
+			   *port = NULL,
+			   *path = NULL,
+			   *part = NULL;
+	const char *problem = NULL;
+	bool		shown = true;
+	IaiProxy   *px;
+	size_t		len;
+
+	if (iai_has_control_chars(v))
+		return invalid_value("iai.proxy", "The value contains control characters.",
+							 NULL, sizeof(IaiProxy), extra, source);
+	if (v[0] != '\0' && strcmp(v, "environment") != 0)
+	{
+		u = curl_url();
+		if (u == NULL)
+			return false;
+		if (curl_url_set(u, CURLUPART_URL, v, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+			curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+			problem = "It is neither \"\", \"environment\" nor a URL such as \"http://proxy.example.com:3128\".";
+		else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "socks5h") != 0)
+			problem = "Only http:// and socks5h:// proxies are supported.";
+		else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK)
+		{
+			shown = false;
+			problem = "The URL must not contain user information.";
+		}
+		else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
+			problem = "The URL has no host name.";
+		else if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+			problem = "The URL must name the proxy's port.";
+		else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
+				 curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK ||
+				 (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+				  strcmp(path, "/") != 0 && path[0] != '\0'))
+			problem = "The URL must have nothing after the host and port.";
+		curl_free(scheme);
+		curl_free(host);
+		curl_free(port);
+		curl_free(path);
+		curl_free(part);
+		curl_url_cleanup(u);
+		if (problem != NULL)
+		{
+			if (!invalid_value("iai.proxy", problem, shown ? v : NULL,
+							   sizeof(IaiProxy), extra, source))
+				return false;
+			return shown || mask_user_info(newval);
+		}
+	}
+
+	len = strlen(v) + 1;
+	px = iai_guc_malloc(sizeof(IaiProxy) + len);
+	if (px == NULL)
+		return false;
+	memset(px, 0, sizeof(IaiProxy));
+	px->environment = strcmp(v, "environment") == 0;
+	px->url = memcpy((char *) (px + 1), v, len);
+	*extra = px;
+	return true;
+}
+
+static void
+assign_proxy(const char *newval, void *extra)
+{
+	proxy_parsed = (IaiProxy *) extra;
+}
+
 const IaiEndpoint *
 iai_endpoint(void)
 {
 	Assert(endpoint_parsed != NULL);
+	if (endpoint_parsed->refused.problem != NULL)
+		raise_refused("iai.endpoint", &endpoint_parsed->refused);
+	if (ca_file_refused != NULL && ca_file_refused->problem != NULL)
+		raise_refused("iai.ca_file", ca_file_refused);
+	if (proxy_parsed != NULL && proxy_parsed->refused.problem != NULL)
+		raise_refused("iai.proxy", &proxy_parsed->refused);
 	return endpoint_parsed;
+}
+
+const IaiProxy *
+iai_proxy_setting(void)
+{
+	static const IaiProxy direct = {{NULL, NULL}, "", false};
+
+	return proxy_parsed ? proxy_parsed : &direct;
 }
 
 void
 iai_define_settings(void)
 {
+	defining_settings = true;
 	DefineCustomStringVariable("iai.endpoint",
 							   "Base URL of the Face Recognition API.",
 							   "Any http or https URL without a path; the default is the nearest region.",
@@ -540,242 +779,49 @@ iai_define_settings(void)
 							   "",
 							   PGC_SUSET,
 							   0,
-							   check_ca_file, NULL, NULL);
+							   check_ca_file, assign_ca_file, NULL);
+
+	DefineCustomStringVariable("iai.proxy",
+							   "Proxy for calls: empty for a direct connection, \"environment\", or an http:// or socks5h:// URL.",
+							   "Empty ignores the proxy environment variables; \"environment\" follows http_proxy, https_proxy, all_proxy and no_proxy.",
+							   &iai_proxy,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   check_proxy, assign_proxy, NULL);
+
+	iai_define_credential_settings();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("iai");
 #else
 	EmitWarningsOnPlaceholders("iai");
 #endif
+	defining_settings = false;
 }
 
-/* ---- credentials ---- */
+/* ---- what credentials.c needs to know of the secrets ---- */
 
-static bool
-nonempty(const char *s)
-{
-	return s != NULL && s[0] != '\0';
-}
-
-/* A credential from outside the settings must be usable as header text. */
-static void
-check_external_credential(const char *name, const char *value)
-{
-	if (has_control_chars(value) || has_surrounding_space(value))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("%s has leading or trailing whitespace or control characters", name),
-				 errhint("Fix the value where the server reads it; the value itself is not shown.")));
-}
-
-static char *
-trim_in_place(char *s)
-{
-	char	   *end;
-
-	while (isspace((unsigned char) *s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char) end[-1]))
-		*--end = '\0';
-	return s;
-}
-
-static char *
-ini_path(void)
-{
-	const char *home = getenv("HOME");
-
-	if (!nonempty(home))
-	{
-		struct passwd *pw = getpwuid(geteuid());
-
-		home = pw ? pw->pw_dir : NULL;
-	}
-	if (!nonempty(home))
-		return NULL;
-	return psprintf("%s/.tencentcloud/credentials", home);
-}
-
-/*
- * Read the [default] section of the SDK credentials file into ini_cache,
- * unless the file is unchanged since the last read.
- */
-static void
-load_ini(const char *path)
-{
-	struct stat st;
-	FILE	   *f;
-	char		line[1024];
-	bool		in_default = false;
-	char	   *id = NULL;
-	char	   *key = NULL;
-
-	if (stat(path, &st) != 0)
-	{
-		ini_cache.valid = false;
-		return;
-	}
-	if (ini_cache.valid && ini_cache.dev == st.st_dev && ini_cache.ino == st.st_ino &&
-		ini_cache.size == st.st_size &&
-		ini_cache.mtime.tv_sec == st.st_mtim.tv_sec &&
-		ini_cache.mtime.tv_nsec == st.st_mtim.tv_nsec)
-		return;
-
-	f = AllocateFile(path, "r");
-	if (f == NULL)
-		ereport(ERROR,
-				(errcode_for_file_access(),
-				 errmsg("could not read credentials file \"%s\": %m", path)));
-	while (fgets(line, sizeof(line), f) != NULL)
-	{
-		char	   *s;
-		char	   *eq;
-		int			c;
-
-		/* a line too long for the buffer is no credential: skip all of it */
-		if (strchr(line, '\n') == NULL && !feof(f))
-		{
-			while ((c = fgetc(f)) != EOF && c != '\n')
-				;
-			continue;
-		}
-		s = trim_in_place(line);
-
-		if (*s == '\0' || *s == '#' || *s == ';')
-			continue;
-		if (*s == '[')
-		{
-			in_default = strcmp(s, "[default]") == 0;
-			continue;
-		}
-		if (!in_default || (eq = strpbrk(s, "=:")) == NULL)
-			continue;
-		*eq = '\0';
-		s = trim_in_place(s);
-		if (pg_strcasecmp(s, "secret_id") == 0)
-		{
-			if (id)
-				pfree(id);
-			id = MemoryContextStrdup(TopMemoryContext, trim_in_place(eq + 1));
-		}
-		else if (pg_strcasecmp(s, "secret_key") == 0)
-		{
-			if (key)
-			{
-				explicit_bzero(key, strlen(key));
-				pfree(key);
-			}
-			key = MemoryContextStrdup(TopMemoryContext, trim_in_place(eq + 1));
-		}
-	}
-	FreeFile(f);
-	explicit_bzero(line, sizeof(line));
-
-	if (ini_cache.secret_key)
-	{
-		explicit_bzero(ini_cache.secret_key, strlen(ini_cache.secret_key));
-		pfree(ini_cache.secret_key);
-	}
-	if (ini_cache.secret_id)
-		pfree(ini_cache.secret_id);
-	ini_cache.secret_id = id;
-	ini_cache.secret_key = key;
-	ini_cache.dev = st.st_dev;
-	ini_cache.ino = st.st_ino;
-	ini_cache.size = st.st_size;
-	ini_cache.mtime = st.st_mtim;
-	ini_cache.valid = true;
-}
-
-/*
- * Credentials in postgresql.conf are placeholders, readable by every role,
- * in any session that has not loaded the library.  Use them only if the
- * library is loaded before any query can run.
- */
-static void
-refuse_exposed_secrets(void)
+/* The name of the first credential setting that is set and came from origin. */
+static const char *
+secret_from(SecretOrigin origin)
 {
 	const char *values[NUM_SECRETS] = {iai_secret_id, iai_secret_key, iai_session_token};
 
-	if (iai_loaded_at_start)
-		return;
 	for (int i = 0; i < NUM_SECRETS; i++)
-		if (nonempty(values[i]) && secret_server_wide[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-					 errmsg("%s is set in the server configuration, but iai is not preloaded",
-							secret_names[i]),
-					 errdetail("Until a session loads iai, every role can read the value of a setting from the configuration files."),
-					 errhint("Add iai to shared_preload_libraries or session_preload_libraries, or supply the credentials through the server's environment or credentials file.")));
+		if (iai_nonempty(values[i]) && secret_origin[i] == origin)
+			return secret_names[i];
+	return NULL;
 }
 
-void
-iai_resolve_credentials(IaiCredentials *creds)
+const char *
+iai_secret_set_in_config_files(void)
 {
-	const char *env_id;
-	const char *env_key;
-	const char *env_token;
-	char	   *path;
+	return secret_from(FROM_SERVER_CONFIG);
+}
 
-	memset(creds, 0, sizeof(*creds));
-
-	if (nonempty(iai_secret_id) || nonempty(iai_secret_key))
-	{
-		if (!nonempty(iai_secret_id) || !nonempty(iai_secret_key))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-					 errmsg("%s is set but %s is not",
-							nonempty(iai_secret_id) ? "iai.secret_id" : "iai.secret_key",
-							nonempty(iai_secret_id) ? "iai.secret_key" : "iai.secret_id"),
-					 errhint("Set both, or neither to use the server's environment or credentials file.")));
-		refuse_exposed_secrets();
-		creds->secret_id = iai_secret_id;
-		creds->secret_key = iai_secret_key;
-		creds->token = nonempty(iai_session_token) ? iai_session_token : NULL;
-		creds->source = "iai.secret_id and iai.secret_key";
-		return;
-	}
-
-	env_id = getenv("TENCENTCLOUD_SECRET_ID");
-	env_key = getenv("TENCENTCLOUD_SECRET_KEY");
-	if (nonempty(env_id) || nonempty(env_key))
-	{
-		if (!nonempty(env_id) || !nonempty(env_key))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-					 errmsg("the server's environment sets only one of TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY")));
-		check_external_credential("TENCENTCLOUD_SECRET_ID", env_id);
-		check_external_credential("TENCENTCLOUD_SECRET_KEY", env_key);
-		env_token = getenv("TENCENTCLOUD_SESSION_TOKEN");
-		if (nonempty(env_token))
-			check_external_credential("TENCENTCLOUD_SESSION_TOKEN", env_token);
-		creds->secret_id = env_id;
-		creds->secret_key = env_key;
-		creds->token = nonempty(env_token) ? env_token : NULL;
-		creds->source = "the environment variables TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY";
-		return;
-	}
-
-	path = ini_path();
-	if (path != NULL)
-	{
-		load_ini(path);
-		if (ini_cache.valid && nonempty(ini_cache.secret_id) &&
-			nonempty(ini_cache.secret_key))
-		{
-			check_external_credential("secret_id in the credentials file", ini_cache.secret_id);
-			check_external_credential("secret_key in the credentials file", ini_cache.secret_key);
-			creds->secret_id = ini_cache.secret_id;
-			creds->secret_key = ini_cache.secret_key;
-			creds->source = "the credentials file of the server's OS user";
-			return;
-		}
-	}
-
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-			 errmsg("no Tencent Cloud credentials are configured for iai"),
-			 errhint("Set iai.secret_id and iai.secret_key (superuser), or TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY in the server's environment, or secret_id and secret_key in the [default] section of %s.",
-					 path ? path : "~/.tencentcloud/credentials")));
+const char *
+iai_secret_set_in_catalog(void)
+{
+	return secret_from(FROM_CATALOG);
 }

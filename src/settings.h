@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * settings.h
- *		The iai.* configuration parameters and credential resolution.
+ *		The iai.* configuration parameters.
  *
  *-------------------------------------------------------------------------
  */
@@ -10,21 +10,31 @@
 
 #define IAI_DEFAULT_ENDPOINT "https://iai.tencentcloudapi.com"
 
+/*
+ * Why a value of a setting that decides where calls go is refused; kept
+ * with the value so that calls fail until it is corrected.
+ */
+typedef struct IaiRefused
+{
+	char	   *problem;		/* NULL when the value is valid */
+	char	   *shown;			/* the value, or NULL if it must not be shown */
+} IaiRefused;
+
 /* The endpoint as parsed once, when the setting is assigned. */
 typedef struct IaiEndpoint
 {
+	IaiRefused	refused;		/* first: see refused_extra() */
 	char	   *url;			/* normalised, "scheme://host[:port]/" */
 	char	   *host_header;	/* Host header value, port only if not default */
 } IaiEndpoint;
 
-/* Credentials for one call, and where they came from. */
-typedef struct IaiCredentials
+/* iai.proxy as parsed. */
+typedef struct IaiProxy
 {
-	const char *secret_id;
-	const char *secret_key;
-	const char *token;			/* NULL unless temporary credentials */
-	const char *source;			/* for messages: which settings supplied them */
-} IaiCredentials;
+	IaiRefused	refused;
+	char	   *url;			/* "" for a direct connection */
+	bool		environment;	/* follow the proxy environment variables */
+} IaiProxy;
 
 extern char *iai_secret_id;
 extern char *iai_secret_key;
@@ -32,6 +42,7 @@ extern char *iai_session_token;
 extern char *iai_region;
 extern char *iai_language;
 extern char *iai_ca_file;
+extern char *iai_proxy;
 extern int	iai_timeout_ms;
 extern int	iai_connect_timeout_ms;
 extern int	iai_total_timeout_ms;
@@ -52,9 +63,43 @@ extern int	iai_queue_pause_warning_s;
 extern bool iai_loaded_at_start;
 
 extern void iai_define_settings(void);
+
+/* Text checks shared by the settings and the credential sources. */
+extern bool iai_has_control_chars(const char *s);
+extern bool iai_has_surrounding_space(const char *s);
+
+static inline bool
+iai_nonempty(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+/*
+ * The endpoint to call.  Raises (SQLSTATE F0000) if iai.endpoint,
+ * iai.ca_file or iai.proxy holds a value that was kept although invalid, so
+ * that no call goes anywhere the administrator did not choose.
+ */
 extern const IaiEndpoint *iai_endpoint(void);
 
-/* Fill creds from settings, then the environment, then the SDK INI file. */
-extern void iai_resolve_credentials(IaiCredentials *creds);
+/*
+ * The name of a credential setting (iai.secret_id, iai.secret_key,
+ * iai.session_token) that is set from the configuration files or the
+ * server's command line, or NULL if none is.  Until a session loads the
+ * library such a value is readable by every role.
+ */
+extern const char *iai_secret_set_in_config_files(void);
+
+/*
+ * The name of a credential setting stored with ALTER ROLE/DATABASE SET
+ * while the library was not loaded (so not refused then), or NULL.
+ */
+extern const char *iai_secret_set_in_catalog(void);
+
+/* Where credential settings belong, for hints. */
+#define IAI_SECRETS_BELONG_HINT \
+	"Put it in postgresql.conf with iai in shared_preload_libraries, or supply the credentials through the server's environment (TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_SESSION_TOKEN) or the credentials file ~/.tencentcloud/credentials of the server's OS user."
+
+/* How to reach the endpoint: directly, through the environment's proxy or one. */
+extern const IaiProxy *iai_proxy_setting(void);
 
 #endif							/* IAI_SETTINGS_H */

@@ -16,6 +16,7 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
+#include "credcache.h"
 #include "shmem.h"
 #include "stats.h"
 
@@ -26,7 +27,8 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static Size
 shmem_size(void)
 {
-	return MAXALIGN(sizeof(IaiSharedState)) + iai_stats_shmem_size();
+	return MAXALIGN(sizeof(IaiSharedState)) + iai_stats_shmem_size() +
+		iai_credcache_shmem_size();
 }
 
 #if PG_VERSION_NUM >= 150000
@@ -39,6 +41,7 @@ iai_shmem_request(void)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(shmem_size());
 	iai_stats_request_lwlocks();
+	iai_credcache_request_lwlocks();
 }
 #endif
 
@@ -60,6 +63,8 @@ iai_shmem_startup(void)
 		SpinLockInit(&iai_shared->worker_lock);
 	}
 	iai_stats_shmem_init((char *) iai_shared + MAXALIGN(sizeof(IaiSharedState)), found);
+	iai_credcache_shmem_init((char *) iai_shared + MAXALIGN(sizeof(IaiSharedState)) +
+							 iai_stats_shmem_size(), found);
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -72,6 +77,7 @@ iai_shmem_install_hooks(void)
 #else
 	RequestAddinShmemSpace(shmem_size());
 	iai_stats_request_lwlocks();
+	iai_credcache_request_lwlocks();
 #endif
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = iai_shmem_startup;

@@ -55,8 +55,9 @@ typedef struct IaiSharedState
 } IaiSharedState;
 
 /*
- * NULL unless the library was preloaded.  The counters of stats.c follow
- * this struct in the same segment.
+ * NULL unless the library was preloaded.  The counters of stats.c, then
+ * the temporary credentials of credcache.c, follow this struct in the same
+ * segment.
  */
 extern IaiSharedState *iai_shared;
 

@@ -28,9 +28,11 @@
  * account, the credentials or the settings -- pauses delivery for the whole
  * queue instead of spending the attempts of the rows that wait: the worker
  * then probes with one row at growing intervals (iai.queue_retry_interval
- * doubling, at most a minute), one call at a time, and resumes at full rate
- * when a probe gets an answer about its row.  Calls already in flight when
- * delivery pauses are let finish and recorded.  It logs once when it pauses, every iai.queue_pause_warning while
+ * doubling, at most a minute; at once after a reload, as the settings may
+ * have been the trouble), one call at a time, and resumes at full rate when
+ * a probe gets an answer about its row.  Calls already in flight when
+ * delivery pauses are let finish and recorded.  It logs once when it
+ * pauses, every iai.queue_pause_warning while
  * paused, and once when it resumes; such failures get no line per row.
  * Only failures about the row itself count as attempts: retried with
  * exponential backoff up to iai.queue_max_attempts, or dead-lettered at
@@ -126,6 +128,8 @@ static struct
 
 static IaiWorkerSlot *slot;
 static MemoryContext worker_cxt;
+/* the database this worker delivers for (TopMemoryContext) */
+static char *dbname;
 static char *queue_table;		/* schema-qualified, or NULL */
 
 /* ---- shared state ---- */
@@ -763,6 +767,31 @@ purge_done(void)
 	end_work();
 }
 
+/*
+ * Reload the configuration files; stop when the database is no longer
+ * listed, and probe at once when paused, as the settings may have been the
+ * trouble.
+ */
+static void
+reload_settings(void)
+{
+	ConfigReloadPending = false;
+	ProcessConfigFile(PGC_SIGHUP);
+	if (!iai_database_listed(dbname))
+	{
+		ereport(LOG,
+				(errmsg("iai queue worker for database \"%s\" stopping: iai.database_name no longer lists it",
+						dbname)));
+		proc_exit(0);
+	}
+	if (outage_state.paused)
+	{
+		outage_state.probe_ms = Min(Max(iai_queue_retry_interval_ms, 100), MAX_PROBE_MS);
+		outage_state.next_probe = GetCurrentTimestamp();
+		publish_pause();
+	}
+}
+
 static void
 wait_ms(long ms)
 {
@@ -1034,10 +1063,7 @@ deliver_window(long *sleep_ms)
 
 			CHECK_FOR_INTERRUPTS();
 			if (ConfigReloadPending)
-			{
-				ConfigReloadPending = false;
-				ProcessConfigFile(PGC_SIGHUP);
-			}
+				reload_settings();
 
 			/*
 			 * Claim more when none waits for a slot: as many as may be in
@@ -1140,8 +1166,6 @@ iai_worker_main(Datum main_arg)
 {
 	TimestampTz last_purge = 0;
 	bool		recovered = false;
-	char	   *dbname;
-
 	slot = &iai_shared->workers[DatumGetInt32(main_arg)];
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	/* SIGTERM: end at once, even waiting for a lock (see recover_in_flight) */
@@ -1167,10 +1191,7 @@ iai_worker_main(Datum main_arg)
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+			reload_settings();
 		heartbeat();
 		MemoryContextReset(worker_cxt);
 		queue_table = NULL;

@@ -32,7 +32,17 @@ Control endpoints (any method, any listener, query arguments only, one-line JSON
     /_mock/log[?since=N]                  logged API requests with seq > N
     /_mock/count[?verdict=V][&action=A]   number of matching logged requests
     /_mock/credential?id=I&key=K[&token=T]  add a credential (kept across resets)
+    /_mock/role?name=R&id=I&key=K&token=T[&expires_in=S][&code=C][&answer=A]
+               [&bind=0|1][&delay_ms=D][&revoke=OLD_ID]
+                                          the CVM metadata service serves role R's
+                                          credentials (also added, valid for S s)
+    /_mock/role?unbind=1                  no role bound: the role list answers 404
+    /_mock/metadata                       {"requests":N,"list":N,"credentials":N,"paths":[...]}
+    /_mock/sts?provider=P&role_arn=A&web_token=W&id=I&key=K&token=T[&expires_in=S]
+              [&error=CODE][&answer=A][&delay_ms=D]
+                                          what STS AssumeRoleWithWebIdentity answers
     /_mock/fault?kind=K[&count=N]...      queue a fault for the next N API requests
+    /_mock/clear_faults                   drop every queued fault
     /_mock/config?[rate_limit=N][&clock_skew=S][&delay_ms=D]
 
 delay_ms delays every API answer by D ms (a wide-area round trip; requests are
@@ -40,10 +50,22 @@ served concurrently, one thread per connection).  As the service does, an
 API request naming a PersonId that another request still being processed
 names is answered FailedOperation.ConflictOperation.
 
+CVM metadata service: GET /latest/meta-data/cam/security-credentials/ names the
+bound role, GET .../security-credentials/R answers {"TmpSecretId", "TmpSecretKey",
+"Token", "ExpiredTime", "Expiration", "Code"} (answer=malformed: a cut-off body).
+STS: a POST / with X-TC-Action AssumeRoleWithWebIdentity (version 2018-08-13)
+must carry "Authorization: SKIP", X-TC-Region and the configured ProviderId,
+RoleArn and WebIdentityToken; it answers Response.Credentials and ExpiredTime.
+Temporary credentials are refused (AuthFailure.TokenFailure) once expired.
+
 Fault kinds: delay(ms) status(status) error(code, message) throttle drop
 drop_after hang malformed empty no_request_id oversized(size) trickle(ms),
-and tamper_body / tamper_content_type / tamper_host, which alter the request
-as received (as an on-path attacker would) before it is verified.
+text(message): a successful answer with Response.Text = message, and
+tamper_body / tamper_content_type / tamper_host, which alter the request
+as received (as an on-path attacker would) before it is verified.  With
+escape=1, error and text answers write every non-ASCII character of the
+message as a JSON \\u escape (surrogate pairs beyond the BMP); otherwise as
+raw UTF-8.
 
 --self-test runs the same signature code over the signing vectors and prints
 "ok <id>" or "FAIL <id>: ..." per case, then "N passed, M failed".
@@ -52,6 +74,7 @@ as received (as an on-path attacker would) before it is verified.
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import hmac
 import json
@@ -85,6 +108,7 @@ HANDSHAKE_TIMEOUT = 30
 HANG_SECONDS = 600
 JSON_TYPE = "application/json"
 CONTROL_PREFIX = "/_mock/"
+METADATA_PREFIX = "/latest/meta-data/"
 
 BUILTIN_CREDENTIALS = {
     # SecretId: (SecretKey, session token, or None for a long-term key)
@@ -322,13 +346,15 @@ def json_bytes(obj, ascii_only: bool = False) -> bytes:
     return json.dumps(obj, ensure_ascii=ascii_only, separators=(",", ":")).encode()
 
 
-def api_success(result: dict, rid: str) -> Reply:
-    return Reply(200, JSON_TYPE, json_bytes({"Response": {**result, "RequestId": rid}}), "OK", rid)
+def api_success(result: dict, rid: str, ascii_only: bool = False) -> Reply:
+    return Reply(200, JSON_TYPE, json_bytes({"Response": {**result, "RequestId": rid}}, ascii_only),
+                 "OK", rid)
 
 
-def api_error(code: str, message: str, rid: str, detail: str | None = None) -> Reply:
+def api_error(code: str, message: str, rid: str, detail: str | None = None,
+              ascii_only: bool = False) -> Reply:
     body = {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": rid}}
-    return Reply(200, JSON_TYPE, json_bytes(body), code, rid, detail)
+    return Reply(200, JSON_TYPE, json_bytes(body, ascii_only), code, rid, detail)
 
 
 def text_reply(status: int, text: str) -> Reply:
@@ -397,7 +423,7 @@ class ApiRequest:
 
 
 TAMPER_FAULTS = {"tamper_body", "tamper_content_type", "tamper_host"}
-FAULT_KINDS = {"delay", "status", "error", "throttle", "drop", "drop_after", "hang",
+FAULT_KINDS = {"delay", "status", "error", "throttle", "drop", "drop_after", "hang", "text",
                "malformed", "empty", "no_request_id", "oversized", "trickle"} | TAMPER_FAULTS
 # the request still takes effect (tampered ones only if the signature allowed it)
 PROCESSED_FAULTS = {"delay", "drop_after", "trickle"} | TAMPER_FAULTS
@@ -427,6 +453,7 @@ class Fault:
     code: str = ""
     message: str | None = None
     size: int = 2 * 1024 * 1024
+    escape: bool = False
 
 
 class Admission(NamedTuple):
@@ -447,6 +474,7 @@ class MockIai:
     def __init__(self):
         self.lock = threading.Lock()
         self.credentials = dict(BUILTIN_CREDENTIALS)
+        self.expiry: dict[str, float] = {}     # SecretId -> Unix time it expires
         self._clear()
 
     def _clear(self):
@@ -459,6 +487,10 @@ class MockIai:
         self.delay_ms = 0
         self.busy_persons: set[str] = set()
         self.arrivals: deque[float] = deque()
+        self.roles: dict[str, dict] = {}       # the metadata service's roles
+        self.bound_role: str | None = None
+        self.metadata_paths: list[str] = []
+        self.sts: dict | None = None
 
     # -- bookkeeping -------------------------------------------------------
 
@@ -509,6 +541,10 @@ class MockIai:
             self.faults.append(fault)
             return sum(f.remaining for f in self.faults)
 
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
     def configure(self, rate_limit: int | None, clock_skew: float | None, delay_ms: int | None):
         with self.lock:
             if rate_limit is not None:
@@ -518,9 +554,18 @@ class MockIai:
             if clock_skew is not None:
                 self.clock_skew = clock_skew
 
-    def add_credential(self, secret_id: str, secret_key: str, token: str | None):
+    def add_credential(self, secret_id: str, secret_key: str, token: str | None,
+                       expires: float | None = None):
         with self.lock:
             self.credentials[secret_id] = (secret_key, token)
+            if expires is None:
+                self.expiry.pop(secret_id, None)
+            else:
+                self.expiry[secret_id] = expires
+
+    def revoke_credential(self, secret_id: str):
+        with self.lock:
+            self.credentials.pop(secret_id, None)
 
     def add_group(self, group: str, persons: list[str]):
         with self.lock:
@@ -547,6 +592,8 @@ class MockIai:
             return text_reply(404, "not found")
         if req.method != "POST":
             return text_reply(405, "method not allowed: the API takes POST only")
+        if req.header("x-tc-action") == "AssumeRoleWithWebIdentity":
+            return self.sts_answer(req, rid)
         try:
             self._authenticate(req, over_rate, clock_skew)
             action = req.header("x-tc-action")
@@ -582,6 +629,7 @@ class MockIai:
             raise ApiError("AuthFailure.InvalidAuthorization")
         with self.lock:
             credential = self.credentials.get(auth.secret_id)
+            expires = self.expiry.get(auth.secret_id)
         if credential is None:
             raise ApiError("AuthFailure.SecretIdNotFound", detail=f"SecretId {auth.secret_id!r}")
         secret_key, token = credential
@@ -593,6 +641,8 @@ class MockIai:
             raise ApiError("AuthFailure.TokenFailure", detail="X-TC-Token sent with a long-term key")
         if token is not None and sent_token != token:
             raise ApiError("AuthFailure.TokenFailure", detail="X-TC-Token missing or wrong")
+        if expires is not None and time.time() >= expires:
+            raise ApiError("AuthFailure.TokenFailure", detail="temporary credentials expired")
 
     def _person_exists(self, person: str) -> bool:
         return any(person in members for members in self.groups.values())
@@ -646,6 +696,107 @@ class MockIai:
         return {"PersonGroupInfos": [{"GroupId": g, "PersonExDescriptions": []} for g in groups],
                 "GroupNum": len(groups), "FaceModelVersion": "3.0"}
 
+    # -- the CVM metadata service and STS ----------------------------------
+
+    def set_role(self, args: dict) -> None:
+        expires = time.time() + float(args.get("expires_in", 7200))
+        with self.lock:
+            if args.get("revoke"):
+                self.credentials.pop(args["revoke"], None)
+            self.roles[args["name"]] = {
+                "id": args["id"], "key": args["key"], "token": args["token"],
+                "expires": int(expires), "code": args.get("code", "Success"),
+                "answer": args.get("answer", "json"),
+                "delay_ms": int(args.get("delay_ms", 0)),
+            }
+            if args.get("bind", "1") == "1":
+                self.bound_role = args["name"]
+            self.credentials[args["id"]] = (args["key"], args["token"])
+            self.expiry[args["id"]] = int(expires)
+
+    def metadata_answer(self, path: str) -> tuple[Reply, int]:
+        """A GET of the metadata service; also how long to wait before answering."""
+        prefix = "/latest/meta-data/cam/security-credentials/"
+        with self.lock:
+            self.metadata_paths.append(path)
+            if path == prefix:
+                if self.bound_role is None:
+                    return text_reply(404, "404 - Not Found"), 0
+                return Reply(200, "text/plain", self.bound_role.encode(), "role", None), 0
+            role = self.roles.get(path[len(prefix):]) if path.startswith(prefix) else None
+            if role is None:
+                return text_reply(404, "404 - Not Found"), 0
+            role = dict(role)
+        body = {"TmpSecretId": role["id"], "TmpSecretKey": role["key"],
+                "ExpiredTime": role["expires"],
+                "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(role["expires"])),
+                "Token": role["token"], "Code": role["code"]}
+        data = json_bytes(body)
+        if role["answer"] == "malformed":
+            data = data[:len(data) // 2 + 20]   # cut off after the key
+        elif role["answer"] == "no_key":
+            del body["TmpSecretKey"]
+            data = json_bytes(body)
+        return Reply(200, "text/plain", data, "credentials", None), role["delay_ms"]
+
+    def metadata_counts(self) -> dict:
+        prefix = "/latest/meta-data/cam/security-credentials/"
+        with self.lock:
+            paths = list(self.metadata_paths)
+        return {"requests": len(paths), "list": sum(1 for p in paths if p == prefix),
+                "credentials": sum(1 for p in paths if p != prefix), "paths": paths}
+
+    def set_sts(self, args: dict) -> None:
+        expires = int(time.time() + float(args.get("expires_in", 7200)))
+        with self.lock:
+            self.sts = {**args, "expires": expires}
+            if args.get("id"):
+                self.credentials[args["id"]] = (args["key"], args["token"])
+                self.expiry[args["id"]] = expires
+
+    def sts_answer(self, req: ApiRequest, rid: str) -> Reply:
+        """STS AssumeRoleWithWebIdentity, as the SDKs call it: unsigned."""
+        with self.lock:
+            sts = dict(self.sts) if self.sts else None
+        if sts and int(sts.get("delay_ms", 0)):
+            time.sleep(int(sts["delay_ms"]) / 1000)
+        if sts and sts.get("answer") == "malformed":
+            return Reply(200, JSON_TYPE, b'{"Response":{"Credentials":{"TmpSecretKey":"' +
+                         sts["key"].encode(), "malformed", None)
+        params = req.params or {}
+
+        def refuse(code: str, message: str) -> Reply:
+            return api_error(code, message, rid, message)
+
+        if req.header("authorization") != "SKIP":
+            return refuse("AuthFailure.InvalidAuthorization", "AssumeRoleWithWebIdentity is not signed: Authorization must be SKIP")
+        if req.header("x-tc-version") != "2018-08-13":
+            return refuse("NoSuchVersion", "STS version is 2018-08-13")
+        if not req.header("x-tc-region") or not req.header("x-tc-timestamp"):
+            return refuse("MissingParameter", "X-TC-Region and X-TC-Timestamp are required")
+        if not (req.header("content-type") or "").startswith("application/json"):
+            return refuse("InvalidParameter", "Content-Type must be application/json")
+        for name in ("ProviderId", "WebIdentityToken", "RoleArn", "RoleSessionName"):
+            if not isinstance(params.get(name), str) or not params[name]:
+                return refuse("MissingParameter", f"{name} is required")
+        if not re.fullmatch(r"[\w+=,.@-]{2,64}", params["RoleSessionName"]):
+            return refuse("InvalidParameter", "RoleSessionName is 2 to 64 of [\\w+=,.@-]")
+        duration = params.get("DurationSeconds", 7200)
+        if not isinstance(duration, int) or not 0 < duration <= 43200:
+            return refuse("InvalidParameter", "DurationSeconds is 1 to 43200")
+        if sts is None:
+            return refuse("InvalidParameter.WebIdentityTokenError", "no web identity is configured")
+        if sts.get("error"):
+            return refuse(sts["error"], "refused as configured")
+        if (params["ProviderId"], params["RoleArn"], params["WebIdentityToken"]) != \
+                (sts.get("provider"), sts.get("role_arn"), sts.get("web_token")):
+            return refuse("InvalidParameter.WebIdentityTokenError", "ProviderId, RoleArn or WebIdentityToken do not match")
+        result = {"Credentials": {"Token": sts["token"], "TmpSecretId": sts["id"],
+                                  "TmpSecretKey": sts["key"]},
+                  "ExpiredTime": sts["expires"],
+                  "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(sts["expires"]))}
+        return api_success(result, rid)
+
     ACTIONS = {
         "DeletePersonFromGroup": delete_person_from_group,
         "CreateGroup": create_group,
@@ -659,7 +810,10 @@ def fault_reply(fault: Fault, rid: str, lang: str) -> Reply:
     if fault.kind == "status":
         return text_reply(fault.status, f"mock fault: HTTP {fault.status}")
     if fault.kind in ("error", "throttle"):
-        return api_error(fault.code, fault.message or ApiError(fault.code).message(lang), rid)
+        return api_error(fault.code, fault.message or ApiError(fault.code).message(lang), rid,
+                         ascii_only=fault.escape)
+    if fault.kind == "text":
+        return api_success({"Text": fault.message or ""}, rid, ascii_only=fault.escape)
     if fault.kind == "malformed":
         return Reply(200, "text/html", b"<html>not json</html>", "malformed", None)
     if fault.kind == "empty":
@@ -744,8 +898,37 @@ def ctl_credential(mock: MockIai, args: dict) -> dict:
     return {"ok": True}
 
 
+def ctl_role(mock: MockIai, args: dict) -> dict:
+    expect_args(args, (), ("name", "id", "key", "token", "expires_in", "code", "answer",
+                           "bind", "delay_ms", "revoke", "unbind"))
+    if args.get("unbind"):
+        with mock.lock:
+            mock.bound_role = None
+        return {"ok": True}
+    expect_args(args, ("name", "id", "key", "token"), ("expires_in", "code", "answer", "bind",
+                                                      "delay_ms", "revoke"))
+    float_arg(args, "expires_in")
+    int_arg(args, "delay_ms", 0, 0, 600_000)
+    mock.set_role(args)
+    return {"ok": True}
+
+
+def ctl_metadata(mock: MockIai, args: dict) -> dict:
+    expect_args(args)
+    return mock.metadata_counts()
+
+
+def ctl_sts(mock: MockIai, args: dict) -> dict:
+    expect_args(args, (), ("provider", "role_arn", "web_token", "id", "key", "token",
+                           "expires_in", "error", "answer", "delay_ms"))
+    float_arg(args, "expires_in")
+    int_arg(args, "delay_ms", 0, 0, 600_000)
+    mock.set_sts(args)
+    return {"ok": True}
+
+
 def ctl_fault(mock: MockIai, args: dict) -> dict:
-    expect_args(args, ("kind",), ("count", "ms", "status", "code", "message", "size"))
+    expect_args(args, ("kind",), ("count", "ms", "status", "code", "message", "size", "escape"))
     kind = args["kind"]
     if kind not in FAULT_KINDS:
         raise BadArgument(f"unknown fault kind {kind!r}; one of {', '.join(sorted(FAULT_KINDS))}")
@@ -759,8 +942,15 @@ def ctl_fault(mock: MockIai, args: dict) -> dict:
                   remaining=int_arg(args, "count", 1, 1, 1_000_000),
                   ms=int_arg(args, "ms", 200 if kind == "trickle" else 1000, 0, HANG_SECONDS * 1000),
                   status=status, code=code, message=args.get("message") or None,
-                  size=int_arg(args, "size", 2 * 1024 * 1024, OVERSIZED_MIN, 2**31 - 1))
+                  size=int_arg(args, "size", 2 * 1024 * 1024, OVERSIZED_MIN, 2**31 - 1),
+                  escape=bool(int_arg(args, "escape", 0, 0, 1)))
     return {"ok": True, "queued": mock.queue_fault(fault)}
+
+
+def ctl_clear_faults(mock: MockIai, args: dict) -> dict:
+    expect_args(args)
+    mock.clear_faults()
+    return {"ok": True}
 
 
 def ctl_config(mock: MockIai, args: dict) -> dict:
@@ -772,7 +962,9 @@ def ctl_config(mock: MockIai, args: dict) -> dict:
 
 CONTROL_ENDPOINTS = {
     "reset": ctl_reset, "group": ctl_group, "state": ctl_state, "log": ctl_log,
-    "count": ctl_count, "credential": ctl_credential, "fault": ctl_fault, "config": ctl_config,
+    "count": ctl_count, "credential": ctl_credential, "fault": ctl_fault,
+    "clear_faults": ctl_clear_faults, "config": ctl_config,
+    "role": ctl_role, "metadata": ctl_metadata, "sts": ctl_sts,
 }
 
 
@@ -812,6 +1004,10 @@ class MockHandler(BaseHTTPRequestHandler):
         try:
             if url.path.startswith(CONTROL_PREFIX):
                 self._control(url.path[len(CONTROL_PREFIX):].strip("/"), url.query)
+            elif url.path.startswith(METADATA_PREFIX):
+                reply, delay_ms = self.server.mock.metadata_answer(url.path)
+                time.sleep(delay_ms / 1000)
+                self._send(reply)
             else:
                 self._api(url, body, arrived, now)
         except QUIET_ERRORS:
@@ -1158,11 +1354,19 @@ def serve(args) -> int:
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     servers = []
     for name, port, tls in listeners:
-        try:
-            servers.append(MockServer((args.host, port), name, mock, tls))
-        except OSError as err:
-            print(f"mock_iai: cannot listen on {args.host}:{port} ({name}): {err}", file=sys.stderr)
-            return 1
+        # The fixed ports lie in the kernel's ephemeral range: a client
+        # connection of the moment may hold one as its local port. Such a
+        # connection is short, so wait for it (5 s at most) rather than fail.
+        for attempt in range(50):
+            try:
+                servers.append(MockServer((args.host, port), name, mock, tls))
+                break
+            except OSError as err:
+                if err.errno == errno.EADDRINUSE and attempt < 49:
+                    time.sleep(0.1)
+                    continue
+                print(f"mock_iai: cannot listen on {args.host}:{port} ({name}): {err}", file=sys.stderr)
+                return 1
     for server in servers:
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                          name=f"listen-{server.listener}", daemon=True).start()

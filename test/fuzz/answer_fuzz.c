@@ -23,6 +23,7 @@
 
 #include "answer.h"
 #include "errmap.h"
+#include "mb/pg_wchar.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -115,6 +116,13 @@ arena_reset(void)
 	}
 }
 
+/* NULL, or valid UTF-8: what the backend converts to the database's encoding */
+static bool
+utf8_or_null(const char *s)
+{
+	return s == NULL || pg_encoding_verifymbstr(PG_UTF8, s, strlen(s)) == (int) strlen(s);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -127,6 +135,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (a.request_id == NULL || (a.has_error && a.code == NULL))
 			__builtin_trap();
 		if (a.code != NULL && iai_classify_error(a.code).sqlstate == 0)
+			__builtin_trap();
+		/* strings and the text for jsonb are UTF-8, the text no longer */
+		if (!utf8_or_null(a.request_id) || !utf8_or_null(a.code) ||
+			!utf8_or_null(a.message) || !utf8_or_null(a.text) ||
+			a.text_len > size || strlen(a.text) != a.text_len)
 			__builtin_trap();
 	}
 	arena_reset();

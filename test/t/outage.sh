@@ -28,20 +28,7 @@ idle="NOT EXISTS (SELECT FROM iai_queue WHERE state IN ('pending', 'sending'))"
 iai_lines() { tail -c +"$(($1 + 1))" "$log" | grep -E '(LOG|WARNING|ERROR|FATAL|PANIC): +iai' || true; }
 log_size() { stat -c %s "$log"; }
 
-spare_port=58093
-start_spare() {	# a mock we can stop and start, with the group its calls need
-	rm -f "$work/ready"
-	"${PYTHON:-python3}" test/mock_iai.py --dir "$work" --http-port $spare_port \
-		--https-port 58094 --wronghost-port 58095 --group "$1" >"$work/spare.log" 2>&1 &
-	spare_pid=$!
-	for _ in $(seq 1 300); do
-		[ -e "$work/ready" ] && return 0
-		kill -0 "$spare_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$work/spare.log" >&2
-	return 1
-}
+spare_port=58096
 
 wait_until "(SELECT worker_alive FROM iai_queue_status)" 30
 q "TRUNCATE iai_queue" >/dev/null

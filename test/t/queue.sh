@@ -58,20 +58,6 @@ is "$(q "SELECT state FROM iai_queue WHERE params->>'PersonId' = 'w1'")" "done" 
 
 # 3. The endpoint down: a second mock we can stop and start.
 spare_port=58090
-start_spare() {	# with the state its calls need from the first moment
-	rm -f "$work/ready"
-	"${PYTHON:-python3}" test/mock_iai.py --dir "$work" --http-port $spare_port \
-		--https-port 58091 --wronghost-port 58092 --group "$1" >"$work/spare.log" 2>&1 &
-	spare_pid=$!
-	for _ in $(seq 1 300); do
-		[ -e "$work/ready" ] && return 0
-		kill -0 "$spare_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$work/spare.log" >&2
-	echo "# the second mock endpoint did not start" >&2
-	return 1
-}
 start_spare "W=d1,d2,d3"
 psql -X -q -c "ALTER SYSTEM SET iai.endpoint = 'http://127.0.0.1:$spare_port'" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 0.5

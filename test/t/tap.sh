@@ -84,3 +84,22 @@ restart_cluster() {
 	echo "# the cluster did not come back" >&2
 	return 1
 }
+
+# start_spare GROUP: a second mock endpoint, one a test can stop and start,
+# on $spare_port (http) and the two ports after it, serving GROUP
+# ("G=p1,p2") from its first moment; its files in $work; sets spare_pid.
+start_spare() {
+	rm -f "$work/ready"
+	"${PYTHON:-python3}" test/mock_iai.py --dir "$work" --http-port "$spare_port" \
+		--https-port $((spare_port + 1)) --wronghost-port $((spare_port + 2)) \
+		--group "$1" >"$work/spare.log" 2>&1 &
+	spare_pid=$!
+	for _ in $(seq 1 300); do
+		[ -e "$work/ready" ] && return 0
+		kill -0 "$spare_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$work/spare.log" >&2
+	echo "# the second mock endpoint did not start" >&2
+	return 1
+}
