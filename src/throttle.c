@@ -98,6 +98,7 @@ static int64
 take_slot(int64 deadline_ns, bool connection_ready, bool *taken)
 {
 	int64		interval;
+	int64		now;
 	int64		slot;
 	int64	   *next;
 	int64	   *setup;
@@ -107,7 +108,9 @@ take_slot(int64 deadline_ns, bool connection_ready, bool *taken)
 		SpinLockAcquire(&iai_shared->throttle_lock);
 	next = iai_shared ? &iai_shared->throttle_next_ns : &local_next_ns;
 	setup = iai_shared ? &iai_shared->throttle_setup_ns : &local_setup_ns;
-	slot = Max(iai_now_ns(), *next);
+	now = iai_now_ns();
+	/* a slot missed by a little (a wait's rounding) is still taken: no drift */
+	slot = (*next > now - interval / 4) ? *next : now;
 	*taken = (slot <= deadline_ns);
 	if (*taken)
 		*next = slot + interval + (connection_ready ? 0 : *setup);
@@ -138,6 +141,21 @@ iai_throttle(int64 deadline_ns, bool connection_ready)
 	if (start > now)
 		iai_wait_until(start);
 	return Max(start - now, 0);
+}
+
+int64
+iai_throttle_next_free(void)
+{
+	int64		next;
+
+	if (iai_rate_limit <= 0)
+		return 0;
+	if (iai_shared != NULL)
+		SpinLockAcquire(&iai_shared->throttle_lock);
+	next = iai_shared ? iai_shared->throttle_next_ns : local_next_ns;
+	if (iai_shared != NULL)
+		SpinLockRelease(&iai_shared->throttle_lock);
+	return next;
 }
 
 int64

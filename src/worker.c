@@ -833,7 +833,7 @@ typedef struct Flight
 	QueueRow	row;
 	IaiAttempt *att;
 	int64		leave_ns;		/* its rate-limit slot, once taken (0: none) */
-	int64		reserved_ns;	/* when it was taken */
+	int64		reserved_ns;	/* when it began to wait for its slot */
 	bool		sent;
 	RowResult	res;
 } Flight;
@@ -920,7 +920,7 @@ static void
 send_flight(Flight *f)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	int64		waited = f->leave_ns ? Max(iai_now_ns() - f->reserved_ns, 0) : 0;
+	int64		waited = f->reserved_ns ? Max(iai_now_ns() - f->reserved_ns, 0) : 0;
 
 	set_unsent(f->row.id, false);
 	StartTransactionCommand();
@@ -1104,7 +1104,21 @@ deliver_window(long *sleep_ms)
 				now = iai_now_ns();
 				if (f->leave_ns == 0 && iai_rate_limit > 0)
 				{
-					f->reserved_ns = now;
+					int64		free_at = iai_throttle_next_free();
+
+					if (f->reserved_ns == 0)
+						f->reserved_ns = now;
+
+					/*
+					 * Take the slot only once it is due: whether a
+					 * connection is idle then (an answer may come meanwhile)
+					 * decides whether it must leave room for a handshake.
+					 */
+					if (free_at > now)
+					{
+						timeout_ms = (long) ((free_at - now + 999999) / 1000000);
+						break;
+					}
 					f->leave_ns = iai_throttle_reserve(iai_attempt_ready());
 				}
 				if (f->leave_ns > now)
