@@ -35,13 +35,14 @@ PG_CPPFLAGS = -I$(srcdir)/src
 SHLIB_LINK = -lcurl -lcrypto
 EXTRA_CLEAN = test/tc3_kat test/fuzz/answer_fuzz test/fuzz/tc3_fuzz
 
-sql/iai--1.2.sql: sql/iai--1.0.sql sql/iai--1.0--1.1.sql sql/iai--1.1--1.2.sql
-	( echo '/* iai--1.2.sql: made by "make" from the scripts below; do not edit */'; \
-	  for f in $^; do echo; echo "-- from $$f"; grep -v '^\\echo ' $$f; done ) > $@
-
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# After PGXS, so that its "all" stays the default goal.
+sql/iai--1.2.sql: sql/iai--1.0.sql sql/iai--1.0--1.1.sql sql/iai--1.1--1.2.sql
+	( echo '/* iai--1.2.sql: made by "make" from the scripts below; do not edit */'; \
+	  for f in $^; do echo; echo "-- from $$f"; grep -v '^\\echo ' $$f; done ) > $@
 
 # A VPATH build (Debian's pg_buildext) needs the object directory.
 ifdef VPATH
