@@ -888,7 +888,7 @@ prepare_flight(Flight *f)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	IaiResult	result;
-	bool		ok = true;
+	volatile bool ok = true;
 
 	StartTransactionCommand();
 	MemoryContextSwitchTo(f->row.cxt);
