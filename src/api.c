@@ -625,6 +625,7 @@ signed_http_request(const CallInfo *ctx, const IaiCredentials *creds,
 	hreq->proxy = proxy->url;
 	hreq->proxy_from_environment = proxy->environment;
 	hreq->max_response = MAX_RESPONSE_BYTES;
+	hreq->wait_event = iai_wait_event(IAI_WAIT_HTTP);
 }
 
 /* One signed POST, timestamped now, limited to timeout_ms; fills resp. */

@@ -47,8 +47,6 @@
 #endif
 
 #include "http.h"
-#include "stats.h"
-#include "throttle.h"
 
 /* curl_multi_poll() came in 7.66, CURLOPT_MAXAGE_CONN in 7.65 */
 #if LIBCURL_VERSION_NUM < 0x074200
@@ -60,7 +58,6 @@
 
 /* Connections idle longer than this are not reused (servers drop at ~60 s). */
 #define MAX_IDLE_CONNECTION_S 50L
-#define NS_PER_S INT64CONST(1000000000)
 
 static CURL *easy = NULL;
 static CURLM *multi = NULL;
@@ -105,7 +102,7 @@ static long pool_size = 0;
 static int	pool_idle = 0;
 static char *pool_url = NULL;
 static char *pool_ca = NULL;
-static int64 pool_idle_since = 0;
+static instr_time pool_idle_since;
 
 /*
  * Where the last complete answer came from, and when (monotonic ns).  The
@@ -114,7 +111,7 @@ static int64 pool_idle_since = 0;
 static bool conn_ready = false;
 static char *ready_url = NULL;
 static char *ready_ca = NULL;
-static int64 ready_since = 0;
+static instr_time ready_since;
 
 /* Sends of the current transfer. */
 static int	sends;
@@ -156,13 +153,15 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-static int64
-monotonic_ns(void)
+/* Seconds since t (PostgreSQL's monotonic instr_time clock). */
+static double
+seconds_since(instr_time t)
 {
-	struct timespec ts;
+	instr_time	now;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64) ts.tv_sec * NS_PER_S + ts.tv_nsec;
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, t);
+	return INSTR_TIME_GET_DOUBLE(now);
 }
 
 static bool
@@ -190,7 +189,7 @@ note_ready(const HttpRequest *req, bool ready)
 	}
 	/* a failed copy only costs the "connection ready" hint */
 	conn_ready = ready_url != NULL && same_text(ready_ca, req->ca_file);
-	ready_since = monotonic_ns();
+	INSTR_TIME_SET_CURRENT(ready_since);
 }
 
 bool
@@ -199,7 +198,7 @@ http_connection_ready(const char *url, const char *ca_file)
 	/* a little short of libcurl's own limit, so both agree */
 	return conn_ready && same_text(ready_url, url) &&
 		same_text(ready_ca, ca_file) &&
-		monotonic_ns() - ready_since < (MAX_IDLE_CONNECTION_S - 5) * NS_PER_S;
+		seconds_since(ready_since) < MAX_IDLE_CONNECTION_S - 5;
 }
 
 static void
@@ -414,7 +413,7 @@ fill_response(CURL *easy, CURLcode rc, RecvBuf *b, int nsends,
 
 /* Drive the transfer to its end, waiting interruptibly. */
 static CURLcode
-run_transfer(void)
+run_transfer(uint32 wait_event)
 {
 	CURLcode	result = CURLE_OK;
 	CURLMcode	mc;
@@ -452,7 +451,7 @@ run_transfer(void)
 				ereport(FATAL,
 						(errcode(ERRCODE_ADMIN_SHUTDOWN),
 						 errmsg("terminating connection due to unexpected postmaster exit")));
-			pgstat_report_wait_start(iai_wait_event(IAI_WAIT_HTTP));
+			pgstat_report_wait_start(wait_event);
 			mc = curl_multi_poll(multi, NULL, 0, POLL_SLICE_MS, NULL);
 			pgstat_report_wait_end();
 			if (mc != CURLM_OK)
@@ -516,7 +515,7 @@ perform(const HttpRequest *req, bool get, HttpResponse *resp)
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
 	{
-		rc = run_transfer();
+		rc = run_transfer(req->wait_event);
 	}
 	PG_FINALLY();
 	{
@@ -550,7 +549,7 @@ http_pool_ready(const char *url, const char *ca_file)
 {
 	if (pool_idle > 0 &&
 		(!same_text(pool_url, url) || !same_text(pool_ca, ca_file) ||
-		 monotonic_ns() - pool_idle_since >= (MAX_IDLE_CONNECTION_S - 5) * NS_PER_S))
+		 seconds_since(pool_idle_since) >= MAX_IDLE_CONNECTION_S - 5))
 		pool_idle = 0;
 	return pool_idle > 0;
 }
@@ -697,9 +696,11 @@ pool_collect(void)
 }
 
 bool
-http_pool_wait(long timeout_ms)
+http_pool_wait(long timeout_ms, uint32 wait_event)
 {
-	int64		until = monotonic_ns() + (int64) Max(timeout_ms, 0) * 1000000;
+	instr_time	start;
+
+	INSTR_TIME_SET_CURRENT(start);
 
 	if (pool_multi == NULL)
 		return false;
@@ -717,7 +718,7 @@ http_pool_wait(long timeout_ms)
 		pool_collect();
 		if (pool_done != NULL || pool_active == 0)
 			return pool_done != NULL;
-		left = (long) ((until - monotonic_ns()) / 1000000);
+		left = timeout_ms - (long) (seconds_since(start) * 1000.0);
 		if (left <= 0)
 			return false;
 
@@ -726,7 +727,7 @@ http_pool_wait(long timeout_ms)
 			ereport(FATAL,
 					(errcode(ERRCODE_ADMIN_SHUTDOWN),
 					 errmsg("terminating connection due to unexpected postmaster exit")));
-		pgstat_report_wait_start(iai_wait_event(IAI_WAIT_HTTP));
+		pgstat_report_wait_start(wait_event);
 		mc = curl_multi_poll(pool_multi, NULL, 0, Min(left, POLL_SLICE_MS), NULL);
 		pgstat_report_wait_end();
 		if (mc != CURLM_OK)
@@ -771,7 +772,7 @@ http_pool_next_done(HttpResponse *resp)
 	{
 		/* its connection went back to the cache */
 		pool_idle = Min(pool_idle + 1, (int) pool_size);
-		pool_idle_since = monotonic_ns();
+		INSTR_TIME_SET_CURRENT(pool_idle_since);
 	}
 	tag = t->tag;
 	pool_release(t);

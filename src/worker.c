@@ -1143,7 +1143,7 @@ deliver_window(long *sleep_ms)
 
 			/* wait for an answer, or the next slot */
 			if (win.nsent > 0)
-				(void) http_pool_wait(timeout_ms);
+				(void) http_pool_wait(timeout_ms, iai_wait_event(IAI_WAIT_HTTP));
 			else
 				iai_wait_until(iai_now_ns() + (int64) timeout_ms * 1000000);
 			while ((f = (Flight *) http_pool_next_done(&resp)) != NULL)
