@@ -153,10 +153,11 @@ check_action(const char *action)
 
 /*
  * Fetch an id parameter from params: NULL if absent or JSON null; an error
- * if it is not a string; validated if present or required.
+ * if it is not a string; validated if present or required, unless checked
+ * (built by iai_person_group_params(), which validated it).
  */
 static const char *
-param_id(Jsonb *params, const char *name, bool required)
+param_id(Jsonb *params, const char *name, bool required, bool checked)
 {
 	JsonbValue	v;
 	const char *value = NULL;
@@ -169,7 +170,7 @@ param_id(Jsonb *params, const char *name, bool required)
 							  psprintf("%s must be a JSON string", name), NULL);
 		value = pnstrdup(v.val.string.val, v.val.string.len);
 	}
-	if (value != NULL || required)
+	if ((value != NULL || required) && !checked)
 		iai_check_id(name, value);
 	return value;
 }
@@ -223,6 +224,7 @@ typedef struct Attempt
 	HttpResponse http;
 	const char *request_id;
 	const char *code;			/* API error code */
+	IaiErrorClass cls;			/* what code means: classified once, on reading */
 	const char *message;		/* API error message */
 	const char *problem;		/* what is wrong with a bad answer */
 	const char *text;			/* the answer as parsed: UTF-8, no escapes
@@ -364,7 +366,7 @@ raise_attempt(const CallInfo *ctx, const Attempt *a)
 	{
 		case ATTEMPT_API_ERROR:
 			{
-				IaiErrorClass ec = iai_classify_error(a->code);
+				const IaiErrorClass ec = a->cls;
 
 				message = psprintf("%s: %s", a->code, a->message);
 				note_failure(IAI_FAILED_API, ec.sqlstate, a->code, a->request_id,
@@ -511,6 +513,7 @@ read_answer(Attempt *a)
 	}
 	a->code = to_server_lossy(ans.code, strlen(ans.code));
 	a->message = ans.message ? to_server_lossy(ans.message, strlen(ans.message)) : "";
+	a->cls = iai_classify_error(a->code);
 	a->outcome = ATTEMPT_API_ERROR;
 }
 
@@ -665,7 +668,7 @@ worth_retrying(const Attempt *a)
 		case ATTEMPT_HTTP_STATUS:
 			return true;
 		case ATTEMPT_API_ERROR:
-			return iai_classify_error(a->code).retryable;
+			return a->cls.retryable;
 		default:
 			return false;
 	}
@@ -685,7 +688,7 @@ maybe_took_effect(const Attempt *a)
 		case ATTEMPT_HTTP_STATUS:
 			return true;		/* a gateway may have passed it on */
 		case ATTEMPT_API_ERROR:
-			return iai_classify_error(a->code).ambiguous;
+			return a->cls.ambiguous;
 		default:
 			return false;
 	}
@@ -747,7 +750,7 @@ judge_attempt(const CallInfo *ctx, int flags, bool delete_action, Attempt *a,
 	 * libcurl repeated on a fresh connection).  Not for iai_call(), which
 	 * returns exactly what the service answered.
 	 */
-	if (a->outcome == ATTEMPT_API_ERROR && iai_classify_error(a->code).not_found &&
+	if (a->outcome == ATTEMPT_API_ERROR && a->cls.not_found &&
 		((flags & IAI_MISSING_OK) ||
 		 (delete_action && !(flags & IAI_WANT_RESPONSE) &&
 		  (ctx->ambiguous || a->http.sends > 1))))
@@ -858,17 +861,19 @@ note_local_failure(const CallInfo *ctx, const ErrorData *edata)
  * serialise them, find the credentials.  Raises for bad input.
  */
 static void
-prepare_call(CallInfo *ctx, const char *action, Jsonb *params,
+prepare_call(CallInfo *ctx, const char *action, Jsonb *params, int flags,
 			 bool *delete_action, char **body, size_t *body_len,
 			 IaiCredentials *creds)
 {
+	bool		checked = (flags & IAI_PARAMS_CHECKED) != 0;
+
 	ctx->action = action;
 	check_action(action);
 	if (!JB_ROOT_IS_OBJECT(params))
 		iai_input_error("InvalidParameter", "the parameters must be a JSON object", NULL);
 	*delete_action = strcmp(action, IAI_ACTION_DELETE_PERSON_FROM_GROUP) == 0;
-	ctx->person = param_id(params, "PersonId", *delete_action);
-	ctx->group = param_id(params, "GroupId", *delete_action);
+	ctx->person = param_id(params, "PersonId", *delete_action, checked);
+	ctx->group = param_id(params, "GroupId", *delete_action, checked);
 	ctx->url = iai_endpoint()->url;
 	*body = build_body(params, body_len);
 	iai_resolve_credentials(creds);
@@ -919,7 +924,8 @@ iai_api_call(const char *action, Jsonb *params, int flags, IaiResult *result)
 
 	PG_TRY();
 	{
-		prepare_call(ctx, action, params, &delete_action, &body, &body_len, &creds);
+		prepare_call(ctx, action, params, flags, &delete_action, &body, &body_len,
+					 &creds);
 		start_ns = iai_now_ns();
 		run_attempts(ctx, &creds, body, body_len, flags, delete_action, a);
 	}
@@ -986,7 +992,7 @@ iai_attempt_prepare(const char *action, Jsonb *params, int flags,
 	att->flags = flags;
 	PG_TRY();
 	{
-		prepare_call(&att->ctx, action, params, &att->delete_action,
+		prepare_call(&att->ctx, action, params, flags, &att->delete_action,
 					 &att->body, &att->body_len, &att->creds);
 	}
 	PG_CATCH();
