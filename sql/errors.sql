@@ -111,6 +111,12 @@ SET iai.secret_key = 'mockTemporarySecretKey00000000002';
 SELECT * FROM mock.try($$SELECT iai_delete_person_from_group('1001', 'TencentShenZhenEmployee')$$);
 RESET iai.secret_id;
 RESET iai.secret_key;
+-- a SecretKey too long to sign with: refused before sending
+SET iai.secret_id = 'AKIDmockPermanentKey000000000000000001';
+SELECT set_config('iai.secret_key', repeat('k', 1025), false) IS NOT NULL AS set;
+SELECT * FROM mock.try($$SELECT iai_delete_person_from_group('1001', 'TencentShenZhenEmployee')$$);
+RESET iai.secret_id;
+RESET iai.secret_key;
 -- a clock 7 minutes off
 SELECT mock.ctl('config?clock_skew=420');
 SELECT * FROM mock.try($$SELECT iai_delete_person_from_group('1001', 'TencentShenZhenEmployee')$$);

@@ -283,40 +283,40 @@ raise_transport_error(const CallInfo *ctx, const HttpResponse *resp,
 	{
 		case HTTP_RESOLVE_FAILED:
 			what = "could not resolve the host name of the IAI endpoint";
-			hint = "Check iai.endpoint and the server's DNS configuration.";
+			hint = "Check \"iai.endpoint\" and the server's DNS configuration.";
 			break;
 		case HTTP_CONNECT_FAILED:
 			what = "could not connect to the IAI endpoint";
 			hint = iai_proxy_setting()->url[0] != '\0' || iai_proxy_setting()->environment ?
-				"Check iai.endpoint, iai.proxy and that the database server may reach them." :
-				"Check iai.endpoint and that the database server may reach it.";
+				"Check \"iai.endpoint\", \"iai.proxy\" and that the database server may reach them." :
+				"Check \"iai.endpoint\" and that the database server may reach it.";
 			break;
 		case HTTP_TLS_UNTRUSTED:
 			what = "the IAI endpoint's TLS certificate is not issued by a trusted CA";
-			hint = "Set iai.ca_file to a file holding the CA that issued it, if that CA is to be trusted.";
+			hint = "Set \"iai.ca_file\" to a file holding the CA that issued it, if that CA is to be trusted.";
 			break;
 		case HTTP_TLS_UNVERIFIED:
 			what = "could not verify the IAI endpoint's TLS certificate";
-			hint = "The certificate must be valid now, for the host name in iai.endpoint, and issued by a CA the server trusts (see iai.ca_file).";
+			hint = "The certificate must be valid now, for the host name in \"iai.endpoint\", and issued by a CA the server trusts (see \"iai.ca_file\").";
 			break;
 		case HTTP_CA_UNREADABLE:
 			system_ca = http_default_ca_file();
 			if (iai_ca_file[0] != '\0')
 			{
-				what = psprintf("could not read CA file \"%s\" named by iai.ca_file",
+				what = psprintf("could not read CA file \"%s\" named by \"iai.ca_file\"",
 								iai_ca_file);
-				hint = "It must be a readable file of PEM certificates; set iai.ca_file to '' to use the system's trusted certificates.";
+				hint = "It must be a readable file of PEM certificates; set \"iai.ca_file\" to '' to use the system's trusted certificates.";
 			}
 			else if (system_ca != NULL && access(system_ca, R_OK) != 0)
 			{
 				what = psprintf("system CA certificate file \"%s\" is missing",
 								system_ca);
-				hint = "Install the ca-certificates package, or set iai.ca_file to a file of trusted CA certificates.";
+				hint = "Install the ca-certificates package, or set \"iai.ca_file\" to a file of trusted CA certificates.";
 			}
 			else
 			{
 				what = "could not read the system's CA certificates";
-				hint = "Install the ca-certificates package, or set iai.ca_file to a file of trusted CA certificates.";
+				hint = "Install the ca-certificates package, or set \"iai.ca_file\" to a file of trusted CA certificates.";
 			}
 			break;
 		case HTTP_TLS_FAILED:
@@ -325,7 +325,7 @@ raise_transport_error(const CallInfo *ctx, const HttpResponse *resp,
 		case HTTP_TIMED_OUT:
 			sqlstate = ERRCODE_CONNECTION_FAILURE;
 			what = "request to the IAI endpoint timed out";
-			hint = "Raise iai.timeout_ms, iai.connect_timeout_ms or iai.total_timeout_ms if the network is slow.";
+			hint = "Raise \"iai.timeout_ms\", \"iai.connect_timeout_ms\" or \"iai.total_timeout_ms\" if the network is slow.";
 			break;
 		case HTTP_CONNECTION_LOST:
 			sqlstate = ERRCODE_CONNECTION_FAILURE;
@@ -532,7 +532,7 @@ response_object(const Attempt *a)
 
 	/* iai_parse_answer() found it to be an object */
 	if (getKeyJsonValueFromContainer(&doc->root, "Response", 8, &v) == NULL)
-		elog(ERROR, "Response object vanished");
+		elog(ERROR, "the answer's Response object vanished");
 	return JsonbValueToJsonb(&v);
 }
 
@@ -576,9 +576,15 @@ sign_request(const CallInfo *ctx, const IaiCredentials *creds,
 	req->payload_len = body_len;
 	req->timestamp = timestamp;
 
+	/* a credentials problem, not an internal one: the queue pauses for it */
+	if (strlen(creds->secret_key) > TC3_MAX_SECRET_KEY_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("the SecretKey is too long"),
+				 errdetail("A SecretKey may be at most %d bytes.", TC3_MAX_SECRET_KEY_LEN)));
 	if (tc3_sign(req, creds->secret_key, strlen(creds->secret_key), &sr->sig) != 0)
 		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
+				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not compute the request signature")));
 	if (tc3_authorization(req, creds->secret_id, &sr->sig, sr->auth,
 						  sizeof(sr->auth)) >= sizeof(sr->auth))

@@ -93,7 +93,8 @@ check_external_credential(const char *name, const char *value)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("%s has leading or trailing whitespace or control characters", name),
-				 errhint("Fix the value where the server reads it; the value itself is not shown.")));
+				 errdetail("The value is not shown."),
+				 errhint("Fix the value where the server reads it.")));
 }
 
 static char *
@@ -232,10 +233,10 @@ refuse_exposed_secrets(void)
 	if (exposed != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("%s is set in the server configuration, but iai is not preloaded",
+				 errmsg("\"%s\" is set in the server configuration, but iai is not preloaded",
 						exposed),
 				 errdetail("Until a session loads iai, every role can read the value of a setting from the configuration files."),
-				 errhint("Add iai to shared_preload_libraries or session_preload_libraries, or supply the credentials through the server's environment or credentials file.")));
+				 errhint("Add iai to \"shared_preload_libraries\" or \"session_preload_libraries\", or supply the credentials through the server's environment or credentials file.")));
 }
 
 /*
@@ -250,10 +251,10 @@ refuse_catalog_secrets(void)
 	if (stored != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("%s is set with ALTER ROLE or ALTER DATABASE, which iai does not accept",
+				 errmsg("\"%s\" is set with ALTER ROLE or ALTER DATABASE, which iai does not accept",
 						stored),
 				 errdetail("Every role can read the settings stored there."),
-				 errhint("Remove it with ALTER ROLE or ALTER DATABASE ... RESET %s. " IAI_SECRETS_BELONG_HINT,
+				 errhint("Remove it with ALTER ROLE or ALTER DATABASE ... RESET \"%s\". " IAI_SECRETS_BELONG_HINT,
 						 stored)));
 }
 
@@ -267,7 +268,7 @@ from_settings(IaiCredentials *creds)
 	if (!iai_nonempty(iai_secret_id) || !iai_nonempty(iai_secret_key))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("%s is set but %s is not",
+				 errmsg("\"%s\" is set but \"%s\" is not",
 						iai_nonempty(iai_secret_id) ? "iai.secret_id" : "iai.secret_key",
 						iai_nonempty(iai_secret_id) ? "iai.secret_key" : "iai.secret_id"),
 				 errhint("Set both, or neither to use the server's environment or credentials file.")));
@@ -430,7 +431,7 @@ oidc_request(IaiTempRequest *req, OidcArg *arg, bool in_chain)
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("TKE workload identity is configured only in part"),
 				 errdetail("The server's environment lacks %s.", missing.data),
-				 errhint("A pod with workload identity gets TKE_REGION, TKE_PROVIDER_ID, TKE_WEB_IDENTITY_TOKEN_FILE and TKE_ROLE_ARN from TKE.")));
+				 errhint("Run the server in a pod with TKE workload identity, which sets TKE_REGION, TKE_PROVIDER_ID, TKE_WEB_IDENTITY_TOKEN_FILE and TKE_ROLE_ARN, or set \"iai.credentials\" to another source.")));
 	if (strlen(values[0]) > 64 ||
 		strspn(values[0], "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(values[0]))
 		ereport(ERROR,
@@ -508,7 +509,7 @@ not_configured(const char *what, const char *hint)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-			 errmsg("iai.credentials is \"%s\", but %s",
+			 errmsg("\"iai.credentials\" is \"%s\", but %s",
 					credential_source_names[credentials_source].name, what),
 			 errhint("%s", hint)));
 	pg_unreachable();
@@ -531,19 +532,19 @@ iai_resolve_credentials(IaiCredentials *creds)
 	{
 		case CRED_SETTINGS:
 			if (!from_settings(creds))
-				not_configured("iai.secret_id and iai.secret_key are not set",
-							   "Set them (superuser), or set iai.credentials to another source.");
+				not_configured("\"iai.secret_id\" and \"iai.secret_key\" are not set",
+							   "Set them (superuser), or set \"iai.credentials\" to another source.");
 			return;
 		case CRED_ENVIRONMENT:
 			if (!from_environment(creds))
 				not_configured("TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY are not set in the server's environment",
-							   "Set them where the server is started, or set iai.credentials to another source.");
+							   "Set them where the server is started, or set \"iai.credentials\" to another source.");
 			return;
 		case CRED_FILE:
 			if (!from_file(creds, &path))
 				not_configured(psprintf("%s has no secret_id and secret_key in its [default] section",
 										path ? path : "~/.tencentcloud/credentials"),
-							   "Write them there, readable by the server's OS user, or set iai.credentials to another source.");
+							   "Write them there, readable by the server's OS user, or set \"iai.credentials\" to another source.");
 			return;
 		case CRED_CVM_ROLE:
 			cvm_request(&req, &cvm, false);
@@ -553,7 +554,7 @@ iai_resolve_credentials(IaiCredentials *creds)
 		case CRED_OIDC:
 			if (!oidc_request(&req, oidc, false))
 				not_configured("TKE workload identity is not configured in the server's environment",
-							   "TKE sets TKE_REGION, TKE_PROVIDER_ID, TKE_WEB_IDENTITY_TOKEN_FILE and TKE_ROLE_ARN in a pod with workload identity; or set iai.credentials to another source.");
+							   "TKE sets TKE_REGION, TKE_PROVIDER_ID, TKE_WEB_IDENTITY_TOKEN_FILE and TKE_ROLE_ARN in a pod with workload identity; or set \"iai.credentials\" to another source.");
 			(void) iai_temp_credentials(&req, &t);
 			use_temp(creds, IAI_TEMP_OIDC, &t, oidc);
 			return;
@@ -581,9 +582,9 @@ iai_resolve_credentials(IaiCredentials *creds)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 			 errmsg("no Tencent Cloud credentials are configured for iai"),
-			 errdetail("No CVM role: %s (iai.metadata_url is %s). No TKE workload identity: TKE_ROLE_ARN and the other TKE_* variables are not set in the server's environment.",
+			 errdetail("No CVM role: %s (\"iai.metadata_url\" is %s). No TKE workload identity: TKE_ROLE_ARN and the other TKE_* variables are not set in the server's environment.",
 					   cvm_absent ? cvm_absent : "none found", metadata_url),
-			 errhint("Set iai.secret_id and iai.secret_key (superuser), or TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY in the server's environment, or secret_id and secret_key in the [default] section of %s; or bind a CAM role to the CVM instance.",
+			 errhint("Set \"iai.secret_id\" and \"iai.secret_key\" (superuser), or TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY in the server's environment, or secret_id and secret_key in the [default] section of %s; or bind a CAM role to the CVM instance.",
 					 path ? path : "~/.tencentcloud/credentials")));
 }
 
@@ -643,7 +644,7 @@ check_base_url(const char *name, char **newval, void **extra)
 
 	if (*newval == NULL || (*newval)[0] == '\0' || iai_has_control_chars(*newval))
 	{
-		GUC_check_errdetail("%s must be an http or https URL without a path.", name);
+		GUC_check_errdetail("\"%s\" must be an http or https URL without a path.", name);
 		return false;
 	}
 	u = curl_url();

@@ -271,11 +271,11 @@ fail_transport(IaiTempFetch *out, const char *what, const char *url,
 		case HTTP_TLS_UNTRUSTED:
 		case HTTP_TLS_UNVERIFIED:
 			message = psprintf("could not establish a verified TLS connection to %s", what);
-			hint = "Its certificate must be valid for the host name and issued by a CA the server trusts (see iai.ca_file).";
+			hint = "Its certificate must be valid for the host name and issued by a CA the server trusts (see \"iai.ca_file\").";
 			break;
 		case HTTP_CA_UNREADABLE:
 			message = psprintf("could not read the CA certificates to verify %s", what);
-			hint = "Set iai.ca_file to a readable file of PEM certificates, or to '' for the system's.";
+			hint = "Set \"iai.ca_file\" to a readable file of PEM certificates, or to '' for the system's.";
 			break;
 		case HTTP_CONNECTION_LOST:
 			sqlstate = ERRCODE_CONNECTION_FAILURE;
@@ -389,7 +389,7 @@ wipe_body(HttpResponse *r)
 /* ---- the CVM role ---- */
 
 #define METADATA "the CVM metadata service"
-#define METADATA_HINT "Outside a Tencent Cloud CVM instance, set iai.credentials to the source to use; otherwise check iai.metadata_url."
+#define METADATA_HINT "Outside a Tencent Cloud CVM instance, set \"iai.credentials\" to the source to use; otherwise check \"iai.metadata_url\"."
 
 static bool
 role_name_ok(const char *s)
@@ -442,7 +442,7 @@ iai_fetch_cvm_role(const char *metadata_url, const char *role, IaiTempFetch *out
 			return fail(out, ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION, true,
 						pstrdup("no CAM role is bound to this CVM instance"),
 						psprintf("The metadata service answered HTTP 404 at %s.", url),
-						pstrdup("Bind a role to the instance in the CVM console, or set iai.credentials to another source."));
+						pstrdup("Bind a role to the instance in the CVM console, or set \"iai.credentials\" to another source."));
 		if (resp.status != 200)
 			return fail(out, ERRCODE_PROTOCOL_VIOLATION, false,
 						psprintf(METADATA " answered HTTP %ld", resp.status),
@@ -459,7 +459,7 @@ iai_fetch_cvm_role(const char *metadata_url, const char *role, IaiTempFetch *out
 						pstrdup(METADATA " named a role that is not a CAM role name"),
 						psprintf("URL: %s. A role name is 1 to %d letters, digits and +=,.@_-.",
 								 url, IAI_ROLE_NAME_MAX),
-						pstrdup("Set iai.cvm_role to the role's name."));
+						pstrdup("Set \"iai.cvm_role\" to the role's name."));
 		role = pstrdup(name);
 	}
 	out->role = pstrdup(role);
@@ -472,7 +472,7 @@ iai_fetch_cvm_role(const char *metadata_url, const char *role, IaiTempFetch *out
 		return fail(out, ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION, false,
 					psprintf(METADATA " has no credentials for CAM role \"%s\"", role),
 					psprintf("It answered HTTP 404 at %s.", url),
-					pstrdup("The role must be bound to this instance; iai.cvm_role names it, or is empty to use the role bound."));
+					pstrdup("The role must be bound to this instance; \"iai.cvm_role\" names it, or is empty to use the role bound."));
 	if (resp.status != 200)
 	{
 		wipe_body(&resp);
@@ -659,7 +659,7 @@ iai_fetch_oidc(const char *sts_url, const IaiOidcConfig *config, IaiTempFetch *o
 
 	if (resp.outcome != HTTP_DONE)
 		return fail_transport(out, STS, url, &resp, false,
-							  "Check iai.sts_endpoint and that the database server may reach it.");
+							  "Check \"iai.sts_endpoint\" and that the database server may reach it.");
 	if (resp.status != 200)
 	{
 		wipe_body(&resp);

@@ -436,7 +436,7 @@ run_transfer(uint32 wait_event)
 			if (mc != CURLM_OK)
 				ereport(ERROR,
 						(errcode(ERRCODE_SYSTEM_ERROR),
-						 errmsg("HTTP transfer failed: %s", curl_multi_strerror(mc))));
+						 errmsg("could not perform an HTTP transfer: %s", curl_multi_strerror(mc))));
 			if (running == 0)
 			{
 				result = CURLE_GOT_NOTHING;
@@ -457,7 +457,7 @@ run_transfer(uint32 wait_event)
 			if (mc != CURLM_OK)
 				ereport(ERROR,
 						(errcode(ERRCODE_SYSTEM_ERROR),
-						 errmsg("HTTP transfer failed: %s", curl_multi_strerror(mc))));
+						 errmsg("could not perform an HTTP transfer: %s", curl_multi_strerror(mc))));
 			CHECK_FOR_INTERRUPTS();
 		}
 	}
@@ -714,7 +714,7 @@ http_pool_wait(long timeout_ms, uint32 wait_event)
 		if (mc != CURLM_OK)
 			ereport(ERROR,
 					(errcode(ERRCODE_SYSTEM_ERROR),
-					 errmsg("HTTP transfer failed: %s", curl_multi_strerror(mc))));
+					 errmsg("could not perform an HTTP transfer: %s", curl_multi_strerror(mc))));
 		pool_collect();
 		if (pool_done != NULL || pool_active == 0)
 			return pool_done != NULL;
@@ -733,7 +733,7 @@ http_pool_wait(long timeout_ms, uint32 wait_event)
 		if (mc != CURLM_OK)
 			ereport(ERROR,
 					(errcode(ERRCODE_SYSTEM_ERROR),
-					 errmsg("HTTP transfer failed: %s", curl_multi_strerror(mc))));
+					 errmsg("could not perform an HTTP transfer: %s", curl_multi_strerror(mc))));
 		CHECK_FOR_INTERRUPTS();
 	}
 }

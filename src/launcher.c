@@ -214,7 +214,7 @@ start_worker(int i, Oid dboid)
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("could not start an iai queue worker for database \"%s\"",
 						iai_shared->workers[i].dbname),
-				 errhint("Raise max_worker_processes.")));
+				 errhint("Raise \"max_worker_processes\".")));
 }
 
 static bool

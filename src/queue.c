@@ -190,15 +190,15 @@ require_worker(void)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot queue calls because iai is not preloaded"),
-				 errdetail("Queued calls are sent by a background worker, which only a library in shared_preload_libraries can start."),
-				 errhint("Add iai to shared_preload_libraries, set iai.database_name = '%s' and restart the server, or use the synchronous iai_delete_person_from_group().",
+				 errdetail("Queued calls are sent by a background worker, which only a library in \"shared_preload_libraries\" can start."),
+				 errhint("Add iai to \"shared_preload_libraries\", set \"iai.database_name\" = '%s' and restart the server, or use the synchronous iai_delete_person_from_group().",
 						 db)));
 	if (!iai_database_listed(db))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("no iai background worker serves database \"%s\"", db),
-				 errdetail("iai.database_name is \"%s\".", iai_database_name),
-				 errhint("Add \"%s\" to iai.database_name and reload the configuration, or use the synchronous iai_delete_person_from_group().",
+				 errdetail("\"iai.database_name\" is \"%s\".", iai_database_name),
+				 errhint("Add \"%s\" to \"iai.database_name\" and reload the configuration, or use the synchronous iai_delete_person_from_group().",
 						 db)));
 	if (!iai_worker_slot(MyDatabaseId, &worker) || worker.pid == 0)
 		ereport(WARNING,
@@ -328,7 +328,7 @@ lookup_queue(void)
 		if (pushed_snapshot)
 			PushActiveSnapshot(GetTransactionSnapshot());
 		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+			elog(ERROR, "could not connect to SPI manager");
 		nestlevel = iai_pin_search_path();
 		prepare_insert(ext_oid);
 		AtEOXact_GUC(true, nestlevel);
@@ -421,7 +421,7 @@ flush_pending(bool all)
 	if (pushed_snapshot)
 		PushActiveSnapshot(GetTransactionSnapshot());
 	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+		elog(ERROR, "could not connect to SPI manager");
 	/* as the owner, and with nothing of the caller's search_path in reach */
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(queue_owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |

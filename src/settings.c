@@ -184,8 +184,8 @@ invalid_value(const char *name, const char *problem, const char *shown,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 shown ? errmsg("invalid value for parameter \"%s\": \"%s\"", name, shown) :
 				 errmsg("invalid value for parameter \"%s\"", name),
-				 errdetail("%s", problem),
-				 errhint("Calls of iai fail until it is corrected.")));
+				 errdetail("%s Calls of iai fail until it is corrected.", problem),
+				 errhint("Correct \"%s\" and reload the configuration.", name)));
 	return true;
 }
 
@@ -221,7 +221,7 @@ raise_refused(const char *name, const IaiRefused *r)
 			 r->shown ? errmsg("invalid value for parameter \"%s\": \"%s\"", name, r->shown) :
 			 errmsg("invalid value for parameter \"%s\"", name),
 			 errdetail("%s No request is sent until the setting is corrected.", r->problem),
-			 errhint("Correct %s where it is set (the configuration file, ALTER SYSTEM, ALTER DATABASE or ALTER ROLE) and reload the configuration.",
+			 errhint("Correct \"%s\" where it is set (the configuration file, ALTER SYSTEM, ALTER DATABASE or ALTER ROLE) and reload the configuration.",
 					 name)));
 }
 
@@ -271,7 +271,7 @@ check_secret(SecretSetting which, char **newval, void **extra, GucSource source)
 	if (source == PGC_S_TEST)
 	{
 		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
-		GUC_check_errmsg("%s cannot be stored with ALTER ROLE, ALTER DATABASE or a function's SET clause",
+		GUC_check_errmsg("\"%s\" cannot be stored with ALTER ROLE, ALTER DATABASE or a function's SET clause",
 						 secret_names[which]);
 		GUC_check_errdetail("Every role can read the settings stored there.");
 		GUC_check_errhint(SECRETS_BELONG_HINT);
@@ -411,7 +411,7 @@ check_endpoint(char **newval, void **extra, GucSource source)
 
 	if (*newval == NULL || (*newval)[0] == '\0')
 		return invalid_value("iai.endpoint",
-							 "iai.endpoint must be an http or https URL, such as \"" IAI_DEFAULT_ENDPOINT "\".",
+							 "\"iai.endpoint\" must be an http or https URL, such as \"" IAI_DEFAULT_ENDPOINT "\".",
 							 "", sizeof(IaiEndpoint), extra, source);
 	if (iai_has_control_chars(*newval))
 		return invalid_value("iai.endpoint", "The URL contains control characters.",

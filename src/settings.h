@@ -97,7 +97,7 @@ extern const char *iai_secret_set_in_catalog(void);
 
 /* Where credential settings belong, for hints. */
 #define IAI_SECRETS_BELONG_HINT \
-	"Put it in postgresql.conf with iai in shared_preload_libraries, or supply the credentials through the server's environment (TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_SESSION_TOKEN) or the credentials file ~/.tencentcloud/credentials of the server's OS user."
+	"Put it in postgresql.conf with iai in \"shared_preload_libraries\", or supply the credentials through the server's environment (TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_SESSION_TOKEN) or the credentials file ~/.tencentcloud/credentials of the server's OS user."
 
 /* How to reach the endpoint: directly, through the environment's proxy or one. */
 extern const IaiProxy *iai_proxy_setting(void);

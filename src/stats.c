@@ -194,10 +194,12 @@ log_call(const IaiCallReport *r)
 	if (r->group)
 		appendStringInfo(&ids, " GroupId=%s", r->group);
 	ereport(LOG,
-			(errmsg("iai: %s%s -> %s, RequestId %s, %d attempt%s, %.3f ms",
-					r->action, ids.data, r->outcome,
-					r->request_id ? r->request_id : "none",
-					r->attempts, r->attempts == 1 ? "" : "s", r->elapsed_ms),
+			(errmsg_plural("iai: %s%s -> %s, RequestId %s, %d attempt, %.3f ms",
+						   "iai: %s%s -> %s, RequestId %s, %d attempts, %.3f ms",
+						   (unsigned long) r->attempts,
+						   r->action, ids.data, r->outcome,
+						   r->request_id ? r->request_id : "none",
+						   r->attempts, r->elapsed_ms),
 			 errhidestmt(true),
 			 errhidecontext(true)));
 }
@@ -260,7 +262,7 @@ require_stats(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("iai_stats is not available because iai is not preloaded"),
 				 errdetail("The counters live in shared memory, which only a library loaded at server start can have."),
-				 errhint("Add iai to shared_preload_libraries and restart the server.")));
+				 errhint("Add iai to \"shared_preload_libraries\" and restart the server.")));
 }
 
 static Datum

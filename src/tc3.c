@@ -35,7 +35,6 @@
 #endif
 
 #define SHA256_LEN 32
-#define MAX_SECRET_KEY_LEN 1024
 #define MAX_SIGNED_HEADERS (TC3_MAX_EXTRA_HEADERS + 2)
 
 /* A bounded output buffer with snprintf semantics: len counts what was needed. */
@@ -496,12 +495,12 @@ tc3_signing_key(const char *secret_key, size_t secret_key_len,
 				const char *date, const char *service,
 				unsigned char out[SHA256_LEN])
 {
-	unsigned char prefixed[3 + MAX_SECRET_KEY_LEN];
+	unsigned char prefixed[3 + TC3_MAX_SECRET_KEY_LEN];
 	unsigned char k_date[SHA256_LEN];
 	unsigned char k_service[SHA256_LEN];
 	int			rc = -1;
 
-	if (secret_key_len > MAX_SECRET_KEY_LEN)
+	if (secret_key_len > TC3_MAX_SECRET_KEY_LEN)
 		return -1;
 	memcpy(prefixed, "TC3", 3);
 	memcpy(prefixed + 3, secret_key, secret_key_len);

@@ -133,11 +133,11 @@ iai_throttle(int64 deadline_ns, bool connection_ready)
 	if (!taken)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("no request slot under iai.rate_limit = %d before the call's deadline",
+				 errmsg("no request slot under \"iai.rate_limit\" = %d before the call's deadline",
 						iai_rate_limit),
 				 errdetail("The next free slot is %.0f ms away.",
 						   (double) (start - now) / NS_PER_MS),
-				 errhint("Raise iai.total_timeout_ms, or make fewer calls at once.")));
+				 errhint("Raise \"iai.total_timeout_ms\", or make fewer calls at once.")));
 	if (start > now)
 		iai_wait_until(start);
 	return Max(start - now, 0);

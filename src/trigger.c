@@ -95,7 +95,7 @@ parse_arguments(Trigger *tg)
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown option \"%s\" in trigger \"%s\"", tg->tgargs[i], tg->tgname),
+					 errmsg("unrecognized option \"%s\" in trigger \"%s\"", tg->tgargs[i], tg->tgname),
 					 errhint("Valid options are: missing_ok, async.")));
 	}
 	return o;

@@ -264,7 +264,7 @@ begin_work(const char *activity, bool durable)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+		elog(ERROR, "could not connect to SPI manager");
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, activity);
 	/* only the claim must survive a crash; results may be redone */
@@ -310,7 +310,7 @@ run_sql(const char *sql, int expected)
 	int			rc = SPI_execute(sql, false, 0);
 
 	if (rc != expected)
-		elog(ERROR, "iai worker: \"%s\" failed: %s", sql, SPI_result_code_string(rc));
+		elog(ERROR, "iai worker: could not execute \"%s\": %s", sql, SPI_result_code_string(rc));
 }
 
 static int64
@@ -377,7 +377,7 @@ claim_rows(QueueRow *rows, int max, bool probe, long *sleep_ms)
 							  queue_table, max, queue_table),
 					 false, 0);
 	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "iai worker: claiming rows failed: %s", SPI_result_code_string(rc));
+		elog(ERROR, "iai worker: could not claim rows: %s", SPI_result_code_string(rc));
 
 	for (n = 0; n < (int) SPI_processed; n++)
 	{
@@ -610,7 +610,7 @@ record_one(const QueueRow *row, const RowResult *res, RowOutcome outcome)
 	values[7] = Int32GetDatum(attempts);
 	rc = SPI_execute_plan(record_plan(types), values, nulls, false, 1);
 	if (rc != SPI_OK_UPDATE)
-		elog(ERROR, "iai worker: recording row %lld failed: %s",
+		elog(ERROR, "iai worker: could not record the outcome of row %lld: %s",
 			 (long long) row->id, SPI_result_code_string(rc));
 }
 
@@ -660,7 +660,7 @@ outage(const IaiFailure *f)
 				 errdetail_plural("%lld call is waiting. One call is sent as a probe at growing intervals, at most a minute apart, until one gets an answer.",
 								  "%lld calls are waiting. One call is sent as a probe at growing intervals, at most a minute apart, until one gets an answer.",
 								  (unsigned long) waiting, (long long) waiting),
-				 errhint("SQLSTATE %s. The calls keep their attempts while delivery is paused.",
+				 errhint("Correct the cause of SQLSTATE %s; the calls keep their attempts until delivery resumes.",
 						 unpack_sql_state(f->sqlstate))));
 	}
 	else
@@ -780,7 +780,7 @@ reload_settings(void)
 	if (!iai_database_listed(dbname))
 	{
 		ereport(LOG,
-				(errmsg("iai queue worker for database \"%s\" stopping: iai.database_name no longer lists it",
+				(errmsg("iai queue worker for database \"%s\" stopping: \"iai.database_name\" no longer lists it",
 						dbname)));
 		proc_exit(0);
 	}

@@ -42,7 +42,7 @@ SQL
 )
 like "$out" "ERROR:  08001: system CA certificate file \"$bundle\" is missing" \
 	"the error names the missing CA bundle"
-like "$out" "HINT:  Install the ca-certificates package, or set iai.ca_file" \
+like "$out" "HINT:  Install the ca-certificates package, or set \"iai.ca_file\"" \
 	"... and says what to install or set"
 is "$(mock_ctl count)" "$before" "... and nothing reached the endpoint"
 
