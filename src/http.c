@@ -201,25 +201,24 @@ http_connection_ready(const char *url, const char *ca_file)
 		seconds_since(ready_since) < MAX_IDLE_CONNECTION_S - 5;
 }
 
+/* A handle libcurl made, or an error: it fails only for want of memory. */
+static void *
+made(void *handle)
+{
+	if (handle == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not initialise libcurl")));
+	return handle;
+}
+
 static void
 ensure_handles(void)
 {
 	if (easy == NULL)
-	{
-		easy = curl_easy_init();
-		if (easy == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("could not initialise libcurl")));
-	}
+		easy = made(curl_easy_init());
 	if (multi == NULL)
-	{
-		multi = curl_multi_init();
-		if (multi == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("could not initialise libcurl")));
-	}
+		multi = made(curl_multi_init());
 }
 
 /* Map libcurl's result on handle easy to what the caller must distinguish. */
@@ -411,6 +410,44 @@ fill_response(CURL *easy, CURLcode rc, RecvBuf *b, int nsends,
 	}
 }
 
+/* Let libcurl move every transfer of m on; returns how many still run. */
+static int
+drive(CURLM *m)
+{
+	int			running = 0;
+	CURLMcode	mc = curl_multi_perform(m, &running);
+
+	if (mc != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not perform an HTTP transfer: %s", curl_multi_strerror(mc))));
+	return running;
+}
+
+/*
+ * Wait up to ms for activity on m's sockets, reporting wait_event; a signal
+ * ends the wait at once, and interrupts are served before and after.
+ */
+static void
+poll_slice(CURLM *m, long ms, uint32 wait_event)
+{
+	CURLMcode	mc;
+
+	CHECK_FOR_INTERRUPTS();
+	if (!PostmasterIsAlive())
+		ereport(FATAL,
+				(errcode(ERRCODE_ADMIN_SHUTDOWN),
+				 errmsg("terminating connection due to unexpected postmaster exit")));
+	pgstat_report_wait_start(wait_event);
+	mc = curl_multi_poll(m, NULL, 0, (int) ms, NULL);
+	pgstat_report_wait_end();
+	if (mc != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not perform an HTTP transfer: %s", curl_multi_strerror(mc))));
+	CHECK_FOR_INTERRUPTS();
+}
+
 /* Drive the transfer to its end, waiting interruptibly. */
 static CURLcode
 run_transfer(uint32 wait_event)
@@ -428,16 +465,10 @@ run_transfer(uint32 wait_event)
 	{
 		for (;;)
 		{
-			int			running = 0;
 			CURLMsg    *msg;
 			int			queued;
 
-			mc = curl_multi_perform(multi, &running);
-			if (mc != CURLM_OK)
-				ereport(ERROR,
-						(errcode(ERRCODE_SYSTEM_ERROR),
-						 errmsg("could not perform an HTTP transfer: %s", curl_multi_strerror(mc))));
-			if (running == 0)
+			if (drive(multi) == 0)
 			{
 				result = CURLE_GOT_NOTHING;
 				while ((msg = curl_multi_info_read(multi, &queued)) != NULL)
@@ -446,19 +477,7 @@ run_transfer(uint32 wait_event)
 				break;
 			}
 
-			CHECK_FOR_INTERRUPTS();
-			if (!PostmasterIsAlive())
-				ereport(FATAL,
-						(errcode(ERRCODE_ADMIN_SHUTDOWN),
-						 errmsg("terminating connection due to unexpected postmaster exit")));
-			pgstat_report_wait_start(wait_event);
-			mc = curl_multi_poll(multi, NULL, 0, POLL_SLICE_MS, NULL);
-			pgstat_report_wait_end();
-			if (mc != CURLM_OK)
-				ereport(ERROR,
-						(errcode(ERRCODE_SYSTEM_ERROR),
-						 errmsg("could not perform an HTTP transfer: %s", curl_multi_strerror(mc))));
-			CHECK_FOR_INTERRUPTS();
+			poll_slice(multi, POLL_SLICE_MS, wait_event);
 		}
 	}
 	PG_CATCH();
@@ -569,11 +588,7 @@ http_start(const HttpRequest *req, void *tag)
 	ensure_handles();
 	if (pool_multi == NULL)
 	{
-		pool_multi = curl_multi_init();
-		if (pool_multi == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("could not initialise libcurl")));
+		pool_multi = made(curl_multi_init());
 		http_pool_set_size(pool_size);
 	}
 	if (pool_free != NULL)
@@ -583,15 +598,10 @@ http_start(const HttpRequest *req, void *tag)
 	}
 	else
 	{
+		CURL	   *handle = made(curl_easy_init());
+
 		t = MemoryContextAllocZero(TopMemoryContext, sizeof(HttpTransfer));
-		t->easy = curl_easy_init();
-		if (t->easy == NULL)
-		{
-			pfree(t);
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("could not initialise libcurl")));
-		}
+		t->easy = handle;
 		t->all_next = pool_all;
 		pool_all = t;
 	}
@@ -706,15 +716,9 @@ http_pool_wait(long timeout_ms, uint32 wait_event)
 		return false;
 	for (;;)
 	{
-		int			running = 0;
-		CURLMcode	mc;
 		long		left;
 
-		mc = curl_multi_perform(pool_multi, &running);
-		if (mc != CURLM_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_SYSTEM_ERROR),
-					 errmsg("could not perform an HTTP transfer: %s", curl_multi_strerror(mc))));
+		(void) drive(pool_multi);
 		pool_collect();
 		if (pool_done != NULL || pool_active == 0)
 			return pool_done != NULL;
@@ -722,19 +726,7 @@ http_pool_wait(long timeout_ms, uint32 wait_event)
 		if (left <= 0)
 			return false;
 
-		CHECK_FOR_INTERRUPTS();
-		if (!PostmasterIsAlive())
-			ereport(FATAL,
-					(errcode(ERRCODE_ADMIN_SHUTDOWN),
-					 errmsg("terminating connection due to unexpected postmaster exit")));
-		pgstat_report_wait_start(wait_event);
-		mc = curl_multi_poll(pool_multi, NULL, 0, Min(left, POLL_SLICE_MS), NULL);
-		pgstat_report_wait_end();
-		if (mc != CURLM_OK)
-			ereport(ERROR,
-					(errcode(ERRCODE_SYSTEM_ERROR),
-					 errmsg("could not perform an HTTP transfer: %s", curl_multi_strerror(mc))));
-		CHECK_FOR_INTERRUPTS();
+		poll_slice(pool_multi, Min(left, POLL_SLICE_MS), wait_event);
 	}
 }
 

@@ -882,6 +882,19 @@ keep_failure(Flight *f, const IaiResult *result, const ErrorData *edata)
 	MemoryContextSwitchTo(old);
 }
 
+/* In a PG_CATCH: keep the error raised for the row, and abort its transaction. */
+static void
+catch_failure(Flight *f, const IaiResult *result)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(f->row.cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	keep_failure(f, result, edata);
+	AbortCurrentTransaction();
+}
+
 /* Validate a claimed row's call; a row refused before sending is done with. */
 static bool
 prepare_flight(Flight *f)
@@ -901,13 +914,7 @@ prepare_flight(Flight *f)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(f->row.cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		keep_failure(f, &result, edata);
-		AbortCurrentTransaction();
+		catch_failure(f, &result);
 		ok = false;
 	}
 	PG_END_TRY();
@@ -954,13 +961,7 @@ finish_flight(Flight *f, HttpResponse *resp)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(f->row.cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		keep_failure(f, &result, edata);
-		AbortCurrentTransaction();
+		catch_failure(f, &result);
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
