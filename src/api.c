@@ -382,19 +382,12 @@ raise_attempt(const CallInfo *ctx, const Attempt *a)
 			raise_transport_error(ctx, &a->http, retryable, maybe_sent);
 			break;
 		case ATTEMPT_HTTP_STATUS:
-			message = psprintf("the IAI endpoint answered HTTP %ld instead of 200",
-							   a->http.status);
-			note_failure(IAI_FAILED_ANSWER, ERRCODE_PROTOCOL_VIOLATION, NULL, NULL,
-						 message, retryable, maybe_sent, true);
-			ereport(ERROR,
-					(errcode(ERRCODE_PROTOCOL_VIOLATION),
-					 errmsg_internal("%s", message),
-					 ctx_detail(ctx, NULL, NULL),
-					 a->http.body_len > 0 ? errhint("The answer began: %s",
-													excerpt(a->http.body, a->http.body_len)) : 0));
-			break;
 		case ATTEMPT_BAD_ANSWER:
-			message = psprintf("the IAI endpoint's answer is unusable: %s", a->problem);
+			if (a->outcome == ATTEMPT_HTTP_STATUS)
+				message = psprintf("the IAI endpoint answered HTTP %ld instead of 200",
+								   a->http.status);
+			else
+				message = psprintf("the IAI endpoint's answer is unusable: %s", a->problem);
 			note_failure(IAI_FAILED_ANSWER, ERRCODE_PROTOCOL_VIOLATION, NULL, NULL,
 						 message, retryable, maybe_sent, true);
 			ereport(ERROR,
