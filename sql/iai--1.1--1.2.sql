@@ -50,3 +50,9 @@ LEFT JOIN LATERAL (
 
 COMMENT ON VIEW @extschema@.iai_queue_status IS
 'Queued calls by state, the oldest undelivered, the latest error, whether the worker is alive and whether it has paused delivery for an outage';
+
+-- The worker keeps several calls in flight but never claims one while an
+-- older call for the same PersonId is pending or being sent.
+CREATE INDEX iai_queue_person ON @extschema@.iai_queue
+    ((params OPERATOR(pg_catalog.->>) 'PersonId'), id)
+    WHERE state IN ('pending', 'sending');

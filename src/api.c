@@ -153,10 +153,11 @@ check_action(const char *action)
 
 /*
  * Fetch an id parameter from params: NULL if absent or JSON null; an error
- * if it is not a string; validated if present or required.
+ * if it is not a string; validated if present or required, unless checked
+ * (built by iai_person_group_params(), which validated it).
  */
 static const char *
-param_id(Jsonb *params, const char *name, bool required)
+param_id(Jsonb *params, const char *name, bool required, bool checked)
 {
 	JsonbValue	v;
 	const char *value = NULL;
@@ -169,7 +170,7 @@ param_id(Jsonb *params, const char *name, bool required)
 							  psprintf("%s must be a JSON string", name), NULL);
 		value = pnstrdup(v.val.string.val, v.val.string.len);
 	}
-	if (value != NULL || required)
+	if ((value != NULL || required) && !checked)
 		iai_check_id(name, value);
 	return value;
 }
@@ -223,6 +224,7 @@ typedef struct Attempt
 	HttpResponse http;
 	const char *request_id;
 	const char *code;			/* API error code */
+	IaiErrorClass cls;			/* what code means: classified once, on reading */
 	const char *message;		/* API error message */
 	const char *problem;		/* what is wrong with a bad answer */
 	const char *text;			/* the answer as parsed: UTF-8, no escapes
@@ -364,7 +366,7 @@ raise_attempt(const CallInfo *ctx, const Attempt *a)
 	{
 		case ATTEMPT_API_ERROR:
 			{
-				IaiErrorClass ec = iai_classify_error(a->code);
+				const IaiErrorClass ec = a->cls;
 
 				message = psprintf("%s: %s", a->code, a->message);
 				note_failure(IAI_FAILED_API, ec.sqlstate, a->code, a->request_id,
@@ -380,19 +382,12 @@ raise_attempt(const CallInfo *ctx, const Attempt *a)
 			raise_transport_error(ctx, &a->http, retryable, maybe_sent);
 			break;
 		case ATTEMPT_HTTP_STATUS:
-			message = psprintf("the IAI endpoint answered HTTP %ld instead of 200",
-							   a->http.status);
-			note_failure(IAI_FAILED_ANSWER, ERRCODE_PROTOCOL_VIOLATION, NULL, NULL,
-						 message, retryable, maybe_sent, true);
-			ereport(ERROR,
-					(errcode(ERRCODE_PROTOCOL_VIOLATION),
-					 errmsg_internal("%s", message),
-					 ctx_detail(ctx, NULL, NULL),
-					 a->http.body_len > 0 ? errhint("The answer began: %s",
-													excerpt(a->http.body, a->http.body_len)) : 0));
-			break;
 		case ATTEMPT_BAD_ANSWER:
-			message = psprintf("the IAI endpoint's answer is unusable: %s", a->problem);
+			if (a->outcome == ATTEMPT_HTTP_STATUS)
+				message = psprintf("the IAI endpoint answered HTTP %ld instead of 200",
+								   a->http.status);
+			else
+				message = psprintf("the IAI endpoint's answer is unusable: %s", a->problem);
 			note_failure(IAI_FAILED_ANSWER, ERRCODE_PROTOCOL_VIOLATION, NULL, NULL,
 						 message, retryable, maybe_sent, true);
 			ereport(ERROR,
@@ -511,6 +506,7 @@ read_answer(Attempt *a)
 	}
 	a->code = to_server_lossy(ans.code, strlen(ans.code));
 	a->message = ans.message ? to_server_lossy(ans.message, strlen(ans.message)) : "";
+	a->cls = iai_classify_error(a->code);
 	a->outcome = ATTEMPT_API_ERROR;
 }
 
@@ -610,6 +606,30 @@ sign_request(const CallInfo *ctx, const IaiCredentials *creds,
 	sr->nheaders = n;
 }
 
+/* The signed POST of body, timestamped now, limited to timeout_ms. */
+static void
+signed_http_request(const CallInfo *ctx, const IaiCredentials *creds,
+					const char *body, size_t body_len, long timeout_ms,
+					SignedRequest *sr, HttpRequest *hreq)
+{
+	const IaiProxy *proxy = iai_proxy_setting();
+
+	sign_request(ctx, creds, body, body_len, (int64) time(NULL), sr);
+	memset(hreq, 0, sizeof(*hreq));
+	hreq->url = ctx->url;
+	hreq->headers = sr->headers;
+	hreq->nheaders = sr->nheaders;
+	hreq->body = body;
+	hreq->body_len = body_len;
+	hreq->timeout_ms = Min(iai_timeout_ms, timeout_ms);
+	hreq->connect_timeout_ms = Min(iai_connect_timeout_ms, timeout_ms);
+	hreq->ca_file = iai_ca_file;
+	hreq->proxy = proxy->url;
+	hreq->proxy_from_environment = proxy->environment;
+	hreq->max_response = MAX_RESPONSE_BYTES;
+	hreq->wait_event = iai_wait_event(IAI_WAIT_HTTP);
+}
+
 /* One signed POST, timestamped now, limited to timeout_ms; fills resp. */
 static void
 send_signed(const CallInfo *ctx, const IaiCredentials *creds,
@@ -617,21 +637,9 @@ send_signed(const CallInfo *ctx, const IaiCredentials *creds,
 			HttpResponse *resp)
 {
 	SignedRequest sr;
-	HttpRequest hreq = {0};
-	const IaiProxy *proxy = iai_proxy_setting();
+	HttpRequest hreq;
 
-	sign_request(ctx, creds, body, body_len, (int64) time(NULL), &sr);
-	hreq.url = ctx->url;
-	hreq.headers = sr.headers;
-	hreq.nheaders = sr.nheaders;
-	hreq.body = body;
-	hreq.body_len = body_len;
-	hreq.timeout_ms = Min(iai_timeout_ms, timeout_ms);
-	hreq.connect_timeout_ms = Min(iai_connect_timeout_ms, timeout_ms);
-	hreq.ca_file = iai_ca_file;
-	hreq.proxy = proxy->url;
-	hreq.proxy_from_environment = proxy->environment;
-	hreq.max_response = MAX_RESPONSE_BYTES;
+	signed_http_request(ctx, creds, body, body_len, timeout_ms, &sr, &hreq);
 
 	((CallInfo *) ctx)->in_flight = true;
 	if (iai_before_send_hook)
@@ -659,7 +667,7 @@ worth_retrying(const Attempt *a)
 		case ATTEMPT_HTTP_STATUS:
 			return true;
 		case ATTEMPT_API_ERROR:
-			return iai_classify_error(a->code).retryable;
+			return a->cls.retryable;
 		default:
 			return false;
 	}
@@ -679,7 +687,7 @@ maybe_took_effect(const Attempt *a)
 		case ATTEMPT_HTTP_STATUS:
 			return true;		/* a gateway may have passed it on */
 		case ATTEMPT_API_ERROR:
-			return iai_classify_error(a->code).ambiguous;
+			return a->cls.ambiguous;
 		default:
 			return false;
 	}
@@ -724,6 +732,33 @@ count_request(const CallInfo *ctx, const Attempt *a, int64 throttle_wait_ns)
 }
 
 /*
+ * Take in an attempt's answer (a->http): learn the handshake time, read the
+ * answer, take "already gone" as success where that is wanted, count the
+ * request.  True if the attempt succeeded.
+ */
+static bool
+judge_attempt(const CallInfo *ctx, int flags, bool delete_action, Attempt *a,
+			  int64 waited)
+{
+	if (a->http.new_connections > 0 && a->http.outcome == HTTP_DONE)
+		iai_throttle_note_setup((int64) (a->http.setup_ms * 1000000.0));
+	read_answer(a);
+
+	/*
+	 * Already gone: wanted, or the effect of an earlier attempt (or of a send
+	 * libcurl repeated on a fresh connection).  Not for iai_call(), which
+	 * returns exactly what the service answered.
+	 */
+	if (a->outcome == ATTEMPT_API_ERROR && a->cls.not_found &&
+		((flags & IAI_MISSING_OK) ||
+		 (delete_action && !(flags & IAI_WANT_RESPONSE) &&
+		  (ctx->ambiguous || a->http.sends > 1))))
+		a->outcome = ATTEMPT_ACCEPTED;
+	count_request(ctx, a, waited);
+	return a->outcome == ATTEMPT_SUCCEEDED || a->outcome == ATTEMPT_ACCEPTED;
+}
+
+/*
  * Send until an attempt succeeds, or raise the error of the last one.
  * *a is left describing the last attempt.
  */
@@ -749,22 +784,7 @@ run_attempts(CallInfo *ctx, IaiCredentials *creds, const char *body,
 		left = deadline - iai_now_ns();
 		/* signed afresh each time: a retry carries a new timestamp */
 		send_signed(ctx, creds, body, body_len, (long) Max(left / 1000000, 1), &a->http);
-		if (a->http.new_connections > 0 && a->http.outcome == HTTP_DONE)
-			iai_throttle_note_setup((int64) (a->http.setup_ms * 1000000.0));
-		read_answer(a);
-
-		/*
-		 * Already gone: wanted, or the effect of an earlier attempt (or of a
-		 * send libcurl repeated on a fresh connection).  Not for iai_call(),
-		 * which returns exactly what the service answered.
-		 */
-		if (a->outcome == ATTEMPT_API_ERROR && iai_classify_error(a->code).not_found &&
-			((flags & IAI_MISSING_OK) ||
-			 (delete_action && !(flags & IAI_WANT_RESPONSE) &&
-			  (ctx->ambiguous || a->http.sends > 1))))
-			a->outcome = ATTEMPT_ACCEPTED;
-		count_request(ctx, a, waited);
-		if (a->outcome == ATTEMPT_SUCCEEDED || a->outcome == ATTEMPT_ACCEPTED)
+		if (judge_attempt(ctx, flags, delete_action, a, waited))
 			return;
 
 		/* temporary credentials rotated under us: once more, with new ones */
@@ -835,6 +855,47 @@ note_local_failure(const CallInfo *ctx, const ErrorData *edata)
 				 outage, ctx->in_flight || ctx->ambiguous, outage);
 }
 
+/*
+ * What every call does before sending: check the action and parameters,
+ * serialise them, find the credentials.  Raises for bad input.
+ */
+static void
+prepare_call(CallInfo *ctx, const char *action, Jsonb *params, int flags,
+			 bool *delete_action, char **body, size_t *body_len,
+			 IaiCredentials *creds)
+{
+	bool		checked = (flags & IAI_PARAMS_CHECKED) != 0;
+
+	ctx->action = action;
+	check_action(action);
+	if (!JB_ROOT_IS_OBJECT(params))
+		iai_input_error("InvalidParameter", "the parameters must be a JSON object", NULL);
+	*delete_action = strcmp(action, IAI_ACTION_DELETE_PERSON_FROM_GROUP) == 0;
+	ctx->person = param_id(params, "PersonId", *delete_action, checked);
+	ctx->group = param_id(params, "GroupId", *delete_action, checked);
+	ctx->url = iai_endpoint()->url;
+	*body = build_body(params, body_len);
+	iai_resolve_credentials(creds);
+}
+
+/*
+ * Hand a finished call's results to the caller's context (oldcxt) and free
+ * the call's own (callcxt).
+ */
+static void
+return_result(const Attempt *a, const CallInfo *ctx, int flags,
+			  MemoryContext oldcxt, MemoryContext callcxt, IaiResult *result)
+{
+	MemoryContextSwitchTo(oldcxt);
+	result->attempts = ctx->attempts;
+	result->request_id = pstrdup(a->request_id);
+	if (a->outcome == ATTEMPT_ACCEPTED)
+		result->accepted_code = pstrdup(a->code);
+	if (flags & IAI_WANT_RESPONSE)
+		result->response = response_object(a);
+	MemoryContextDelete(callcxt);
+}
+
 void
 iai_api_call(const char *action, Jsonb *params, int flags, IaiResult *result)
 {
@@ -862,16 +923,8 @@ iai_api_call(const char *action, Jsonb *params, int flags, IaiResult *result)
 
 	PG_TRY();
 	{
-		check_action(action);
-		if (!JB_ROOT_IS_OBJECT(params))
-			iai_input_error("InvalidParameter", "the parameters must be a JSON object", NULL);
-		delete_action = strcmp(action, IAI_ACTION_DELETE_PERSON_FROM_GROUP) == 0;
-		ctx->person = param_id(params, "PersonId", delete_action);
-		ctx->group = param_id(params, "GroupId", delete_action);
-		ctx->url = iai_endpoint()->url;
-		body = build_body(params, &body_len);
-		iai_resolve_credentials(&creds);
-
+		prepare_call(ctx, action, params, flags, &delete_action, &body, &body_len,
+					 &creds);
 		start_ns = iai_now_ns();
 		run_attempts(ctx, &creds, body, body_len, flags, delete_action, a);
 	}
@@ -893,14 +946,143 @@ iai_api_call(const char *action, Jsonb *params, int flags, IaiResult *result)
 	report_call(ctx, a, start_ns, NULL);
 
 	/* hand the results to the caller's context, then drop the rest */
+	return_result(a, ctx, flags, oldcxt, callcxt, result);
+}
+
+/* ---- one attempt at a time, many at once (the queue worker) ---- */
+
+struct IaiAttempt
+{
+	MemoryContext cxt;			/* everything of the attempt */
+	CallInfo	ctx;
+	Attempt		a;
+	IaiCredentials creds;
+	char	   *body;
+	size_t		body_len;
+	int			flags;
+	bool		delete_action;
+	int64		start_ns;
+	int64		waited_ns;
+};
+
+/* Start describing failures in result, in the current context. */
+static void
+sink_failures(IaiResult *result)
+{
+	memset(result, 0, sizeof(*result));
+	failure_sink = &result->failure;
+	failure_cxt = CurrentMemoryContext;
+}
+
+IaiAttempt *
+iai_attempt_prepare(const char *action, Jsonb *params, int flags,
+					IaiResult *result)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	MemoryContext cxt;
+	IaiAttempt *volatile att;
+
+	sink_failures(result);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "iai attempt",
+								ALLOCSET_SMALL_SIZES);
+	MemoryContextSwitchTo(cxt);
+	att = palloc0(sizeof(IaiAttempt));
+	att->cxt = cxt;
+	att->flags = flags;
+	PG_TRY();
+	{
+		prepare_call(&att->ctx, action, params, flags, &att->delete_action,
+					 &att->body, &att->body_len, &att->creds);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		note_local_failure(&att->ctx, edata);
+		failure_sink = NULL;
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	failure_sink = NULL;
 	MemoryContextSwitchTo(oldcxt);
-	result->attempts = ctx->attempts;
-	result->request_id = pstrdup(a->request_id);
-	if (a->outcome == ATTEMPT_ACCEPTED)
-		result->accepted_code = pstrdup(a->code);
-	if (flags & IAI_WANT_RESPONSE)
-		result->response = response_object(a);
-	MemoryContextDelete(callcxt);
+	return att;
+}
+
+void
+iai_attempt_send(IaiAttempt *att, void *tag, int64 throttle_wait_ns)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(att->cxt);
+	SignedRequest sr;
+	HttpRequest hreq;
+
+	att->start_ns = iai_now_ns();
+	att->waited_ns = throttle_wait_ns;
+	att->ctx.attempts = 1;
+	signed_http_request(&att->ctx, &att->creds, att->body, att->body_len,
+						Max(iai_total_timeout_ms, 1), &sr, &hreq);
+	att->ctx.in_flight = true;
+	PG_TRY();
+	{
+		(void) http_start(&hreq, tag);
+	}
+	PG_FINALLY();
+	{
+		explicit_bzero(sr.auth, sizeof(sr.auth));
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+}
+
+bool
+iai_attempt_ready(void)
+{
+	return http_pool_ready(iai_endpoint()->url, iai_ca_file);
+}
+
+void
+iai_attempt_finish(IaiAttempt *att, HttpResponse *resp, IaiResult *result)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	CallInfo   *ctx = &att->ctx;
+	Attempt    *a = &att->a;
+
+	sink_failures(result);
+	MemoryContextSwitchTo(att->cxt);
+	PG_TRY();
+	{
+		ctx->in_flight = false;
+		memset(a, 0, sizeof(*a));
+		a->http = *resp;
+		if (!judge_attempt(ctx, att->flags, att->delete_action, a, att->waited_ns))
+			raise_attempt(ctx, a);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(att->cxt);
+		edata = CopyErrorData();
+		note_local_failure(ctx, edata);
+		failure_sink = NULL;
+		report_call(ctx, a, att->start_ns, edata->message);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextDelete(att->cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	failure_sink = NULL;
+	report_call(ctx, a, att->start_ns, NULL);
+	return_result(a, ctx, att->flags, oldcxt, att->cxt, result);
+}
+
+void
+iai_attempt_free(IaiAttempt *att)
+{
+	MemoryContextDelete(att->cxt);
 }
 
 static IaiDescribeLine *

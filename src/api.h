@@ -22,6 +22,8 @@
 /* iai_api_call flags */
 #define IAI_MISSING_OK 0x01		/* the person already being gone is success */
 #define IAI_WANT_RESPONSE 0x02	/* return the Response object as jsonb */
+#define IAI_PARAMS_CHECKED 0x04	/* params come from iai_person_group_params(),
+									 * which validated them */
 
 /* What kind of failure ended a call. */
 typedef enum IaiFailureKind
@@ -87,6 +89,30 @@ extern void (*iai_before_send_hook) (void);
  */
 extern void iai_api_call(const char *action, Jsonb *params, int flags,
 						 IaiResult *result);
+
+/*
+ * One attempt at a call, for callers that keep many in flight (the queue
+ * worker): iai_attempt_prepare() validates and serialises (raises for bad
+ * input, described in result->failure); iai_attempt_send() signs it and
+ * starts its request in http.c's pool, under tag, without waiting (the
+ * caller has taken its rate-limit slot, after waiting throttle_wait_ns);
+ * iai_attempt_finish() takes in the answer the pool handed over for tag,
+ * counts and logs the call like iai_api_call(), and frees the attempt;
+ * then raises if the call failed, after describing it in result->failure.
+ * iai_attempt_free() drops a prepared attempt that will not be finished.
+ */
+typedef struct IaiAttempt IaiAttempt;
+struct HttpResponse;
+
+extern IaiAttempt *iai_attempt_prepare(const char *action, Jsonb *params,
+									   int flags, IaiResult *result);
+extern void iai_attempt_send(IaiAttempt *att, void *tag, int64 throttle_wait_ns);
+extern void iai_attempt_finish(IaiAttempt *att, struct HttpResponse *resp,
+							   IaiResult *result);
+extern void iai_attempt_free(IaiAttempt *att);
+
+/* Whether an attempt sent now would find a connection open and idle. */
+extern bool iai_attempt_ready(void);
 
 /* One line of iai_describe_request(). */
 typedef struct IaiDescribeLine

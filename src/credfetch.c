@@ -34,6 +34,7 @@
 #include "credfetch.h"
 #include "http.h"
 #include "settings.h"
+#include "stats.h"
 
 #define METADATA_PATH "/latest/meta-data/cam/security-credentials/"
 #define METADATA_CONNECT_TIMEOUT_MS 1000
@@ -411,6 +412,7 @@ metadata_get(const char *url, HttpResponse *resp)
 	req.connect_timeout_ms = METADATA_CONNECT_TIMEOUT_MS;
 	req.timeout_ms = METADATA_TIMEOUT_MS;
 	req.ca_file = iai_ca_file;
+	req.wait_event = iai_wait_event(IAI_WAIT_HTTP);
 	req.max_response = MAX_ANSWER_BYTES;
 	http_get(&req, resp);
 }
@@ -643,6 +645,7 @@ iai_fetch_oidc(const char *sts_url, const IaiOidcConfig *config, IaiTempFetch *o
 	req.connect_timeout_ms = iai_connect_timeout_ms;
 	req.timeout_ms = iai_timeout_ms;
 	req.ca_file = iai_ca_file;
+	req.wait_event = iai_wait_event(IAI_WAIT_HTTP);
 	req.max_response = MAX_ANSWER_BYTES;
 	PG_TRY();
 	{

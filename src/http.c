@@ -17,6 +17,12 @@
  * call.  libcurl never raises signals (CURLOPT_NOSIGNAL) and its callbacks
  * never ereport: errors are collected and reported after curl returns.
  *
+ * Beside it, a pool for the queue worker (http_start() and friends): many
+ * transfers at once, each on its own easy handle taken from a free list,
+ * driven by a second multi handle whose connection cache keeps one
+ * keep-alive connection per transfer in flight.  Its waits are the same
+ * interruptible slices; finished transfers are collected by the caller.
+ *
  * When a reused connection turns out to be dead, libcurl resends the request
  * once on a fresh one by itself.  That is what we want, but the first send
  * may have been processed, so the number of sends is counted (the
@@ -35,13 +41,12 @@
 #include "pgstat.h"
 #include "portability/instr_time.h"
 #include "storage/pmsignal.h"
+#include "utils/memutils.h"
 #if PG_VERSION_NUM >= 140000
 #include "utils/wait_event.h"
 #endif
 
 #include "http.h"
-#include "stats.h"
-#include "throttle.h"
 
 /* curl_multi_poll() came in 7.66, CURLOPT_MAXAGE_CONN in 7.65 */
 #if LIBCURL_VERSION_NUM < 0x074200
@@ -53,20 +58,51 @@
 
 /* Connections idle longer than this are not reused (servers drop at ~60 s). */
 #define MAX_IDLE_CONNECTION_S 50L
-#define NS_PER_S INT64CONST(1000000000)
 
 static CURL *easy = NULL;
 static CURLM *multi = NULL;
 
-/* The answer being received; malloc'd because libcurl's callback fills it. */
-static struct
+/* An answer being received; malloc'd because libcurl's callback fills it. */
+typedef struct RecvBuf
 {
 	char	   *data;
 	size_t		len;
 	size_t		cap;
 	size_t		limit;
 	bool		too_large;
-} rbuf;
+} RecvBuf;
+
+static RecvBuf rbuf;
+
+/* A transfer of the pool (see http_start). */
+struct HttpTransfer
+{
+	CURL	   *easy;
+	struct curl_slist *headers;
+	char	   *body;			/* malloc'd copy of the request body */
+	RecvBuf		rbuf;
+	int			sends;
+	CURLcode	result;
+	instr_time	start;
+	void	   *tag;
+	char		errbuf[CURL_ERROR_SIZE];
+	bool		active;			/* added to the multi handle */
+	struct HttpTransfer *next;	/* in the free or the finished list */
+	struct HttpTransfer *all_next;	/* every transfer ever made */
+};
+
+static CURLM *pool_multi = NULL;
+static HttpTransfer *pool_all = NULL;
+static HttpTransfer *pool_free = NULL;
+static HttpTransfer *pool_done = NULL;	/* finished, not yet collected */
+static int	pool_active = 0;	/* started, not yet finished */
+static long pool_size = 0;
+
+/* Connections of the pool left open and idle, to pool_url with pool_ca. */
+static int	pool_idle = 0;
+static char *pool_url = NULL;
+static char *pool_ca = NULL;
+static instr_time pool_idle_since;
 
 /*
  * Where the last complete answer came from, and when (monotonic ns).  The
@@ -75,7 +111,7 @@ static struct
 static bool conn_ready = false;
 static char *ready_url = NULL;
 static char *ready_ca = NULL;
-static int64 ready_since = 0;
+static instr_time ready_since;
 
 /* Sends of the current transfer. */
 static int	sends;
@@ -84,45 +120,48 @@ static int pg_attribute_unused()
 count_send(void *clientp, char *conn_primary_ip, char *conn_local_ip,
 		   int conn_primary_port, int conn_local_port)
 {
-	sends++;
+	(*(int *) clientp)++;
 	return CURL_PREREQFUNC_OK;
 }
 
 static size_t
 write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
+	RecvBuf    *b = (RecvBuf *) userdata;
 	size_t		n = size * nmemb;
 
-	if (rbuf.len + n > rbuf.limit)
+	if (b->len + n > b->limit)
 	{
-		rbuf.too_large = true;
+		b->too_large = true;
 		return 0;				/* makes libcurl abort with CURLE_WRITE_ERROR */
 	}
-	if (rbuf.len + n + 1 > rbuf.cap)
+	if (b->len + n + 1 > b->cap)
 	{
-		size_t		newcap = rbuf.cap ? rbuf.cap : 4096;
+		size_t		newcap = b->cap ? b->cap : 4096;
 		char	   *p;
 
-		while (newcap < rbuf.len + n + 1)
+		while (newcap < b->len + n + 1)
 			newcap *= 2;
-		p = realloc(rbuf.data, newcap);
+		p = realloc(b->data, newcap);
 		if (p == NULL)
 			return 0;
-		rbuf.data = p;
-		rbuf.cap = newcap;
+		b->data = p;
+		b->cap = newcap;
 	}
-	memcpy(rbuf.data + rbuf.len, ptr, n);
-	rbuf.len += n;
+	memcpy(b->data + b->len, ptr, n);
+	b->len += n;
 	return n;
 }
 
-static int64
-monotonic_ns(void)
+/* Seconds since t (PostgreSQL's monotonic instr_time clock). */
+static double
+seconds_since(instr_time t)
 {
-	struct timespec ts;
+	instr_time	now;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64) ts.tv_sec * NS_PER_S + ts.tv_nsec;
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, t);
+	return INSTR_TIME_GET_DOUBLE(now);
 }
 
 static bool
@@ -150,7 +189,7 @@ note_ready(const HttpRequest *req, bool ready)
 	}
 	/* a failed copy only costs the "connection ready" hint */
 	conn_ready = ready_url != NULL && same_text(ready_ca, req->ca_file);
-	ready_since = monotonic_ns();
+	INSTR_TIME_SET_CURRENT(ready_since);
 }
 
 bool
@@ -159,33 +198,32 @@ http_connection_ready(const char *url, const char *ca_file)
 	/* a little short of libcurl's own limit, so both agree */
 	return conn_ready && same_text(ready_url, url) &&
 		same_text(ready_ca, ca_file) &&
-		monotonic_ns() - ready_since < (MAX_IDLE_CONNECTION_S - 5) * NS_PER_S;
+		seconds_since(ready_since) < MAX_IDLE_CONNECTION_S - 5;
+}
+
+/* A handle libcurl made, or an error: it fails only for want of memory. */
+static void *
+made(void *handle)
+{
+	if (handle == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not initialise libcurl")));
+	return handle;
 }
 
 static void
 ensure_handles(void)
 {
 	if (easy == NULL)
-	{
-		easy = curl_easy_init();
-		if (easy == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("could not initialise libcurl")));
-	}
+		easy = made(curl_easy_init());
 	if (multi == NULL)
-	{
-		multi = curl_multi_init();
-		if (multi == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("could not initialise libcurl")));
-	}
+		multi = made(curl_multi_init());
 }
 
-/* Map libcurl's result to what the caller must distinguish. */
+/* Map libcurl's result on handle easy to what the caller must distinguish. */
 static HttpOutcome
-classify(CURLcode rc)
+classify(CURL *easy, CURLcode rc)
 {
 	switch (rc)
 	{
@@ -248,8 +286,10 @@ classify(CURLcode rc)
 	}
 }
 
+/* Options for req on handle easy (http_post's, or one of the pool's). */
 static void
-set_options(const HttpRequest *req, bool get, struct curl_slist *headers, char *errbuf)
+set_options(CURL *easy, const HttpRequest *req, bool get,
+			struct curl_slist *headers, char *errbuf)
 {
 	curl_easy_reset(easy);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -294,9 +334,123 @@ set_options(const HttpRequest *req, bool get, struct curl_slist *headers, char *
 #endif
 }
 
+/* The headers of req as a list for libcurl; raises when out of memory. */
+static struct curl_slist *
+header_list(const HttpRequest *req)
+{
+	struct curl_slist *headers = NULL;
+
+	for (int i = 0; i < req->nheaders; i++)
+	{
+		struct curl_slist *l = curl_slist_append(headers, req->headers[i]);
+
+		if (l == NULL)
+		{
+			curl_slist_free_all(headers);
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+		}
+		headers = l;
+	}
+	return headers;
+}
+
+/*
+ * Fill resp from a finished transfer on handle easy: its result rc, the
+ * answer in b, the number of sends and libcurl's error text.
+ */
+static void
+fill_response(CURL *easy, CURLcode rc, RecvBuf *b, int nsends,
+			  const char *errbuf, HttpResponse *resp)
+{
+	long		sent = 0;
+	long		connects = 0;
+	curl_off_t	pretransfer_us = 0;
+
+	curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
+	resp->new_connections = connects;
+	curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
+	resp->setup_ms = pretransfer_us / 1000.0;
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp->status);
+	/* bytes of request written; zero means the server cannot have acted */
+	if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK)
+		sent = 1;
+	resp->maybe_delivered = (sent > 0);
+	/* without the pre-request callback (libcurl < 7.80), assume one send */
+	resp->sends = (nsends == 0 && resp->maybe_delivered) ? 1 : nsends;
+
+	if (rc == CURLE_WRITE_ERROR && b->too_large)
+		resp->outcome = HTTP_TOO_LARGE;
+	else
+		resp->outcome = classify(easy, rc);
+
+	if (resp->outcome != HTTP_DONE && resp->outcome != HTTP_TOO_LARGE)
+		snprintf(resp->message, sizeof(resp->message), "%s",
+				 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+
+	if (resp->outcome == HTTP_DONE)
+	{
+		resp->body = palloc(b->len + 1);
+		if (b->len > 0)
+			memcpy(resp->body, b->data, b->len);
+		resp->body[b->len] = '\0';
+		resp->body_len = b->len;
+	}
+	/* an answer may hold temporary credentials: keep no stray copy */
+	if (b->len > 0)
+		explicit_bzero(b->data, b->len);
+
+	/* do not keep a large buffer for the life of the backend */
+	if (b->cap > 64 * 1024)
+	{
+		free(b->data);
+		b->data = NULL;
+		b->cap = 0;
+	}
+}
+
+/* Let libcurl move every transfer of m on; returns how many still run. */
+static int
+drive(CURLM *m)
+{
+	int			running = 0;
+	CURLMcode	mc = curl_multi_perform(m, &running);
+
+	if (mc != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not perform an HTTP transfer: %s", curl_multi_strerror(mc))));
+	return running;
+}
+
+/*
+ * Wait up to ms for activity on m's sockets, reporting wait_event; a signal
+ * ends the wait at once, and interrupts are served before and after.
+ */
+static void
+poll_slice(CURLM *m, long ms, uint32 wait_event)
+{
+	CURLMcode	mc;
+
+	CHECK_FOR_INTERRUPTS();
+	if (!PostmasterIsAlive())
+		ereport(FATAL,
+				(errcode(ERRCODE_ADMIN_SHUTDOWN),
+				 errmsg("terminating connection due to unexpected postmaster exit")));
+	pgstat_report_wait_start(wait_event);
+	mc = curl_multi_poll(m, NULL, 0, (int) ms, NULL);
+	pgstat_report_wait_end();
+	if (mc != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not perform an HTTP transfer: %s", curl_multi_strerror(mc))));
+	CHECK_FOR_INTERRUPTS();
+}
+
 /* Drive the transfer to its end, waiting interruptibly. */
 static CURLcode
-run_transfer(void)
+run_transfer(uint32 wait_event)
 {
 	CURLcode	result = CURLE_OK;
 	CURLMcode	mc;
@@ -311,16 +465,10 @@ run_transfer(void)
 	{
 		for (;;)
 		{
-			int			running = 0;
 			CURLMsg    *msg;
 			int			queued;
 
-			mc = curl_multi_perform(multi, &running);
-			if (mc != CURLM_OK)
-				ereport(ERROR,
-						(errcode(ERRCODE_SYSTEM_ERROR),
-						 errmsg("could not perform an HTTP transfer: %s", curl_multi_strerror(mc))));
-			if (running == 0)
+			if (drive(multi) == 0)
 			{
 				result = CURLE_GOT_NOTHING;
 				while ((msg = curl_multi_info_read(multi, &queued)) != NULL)
@@ -329,19 +477,7 @@ run_transfer(void)
 				break;
 			}
 
-			CHECK_FOR_INTERRUPTS();
-			if (!PostmasterIsAlive())
-				ereport(FATAL,
-						(errcode(ERRCODE_ADMIN_SHUTDOWN),
-						 errmsg("terminating connection due to unexpected postmaster exit")));
-			pgstat_report_wait_start(iai_wait_event(IAI_WAIT_HTTP));
-			mc = curl_multi_poll(multi, NULL, 0, POLL_SLICE_MS, NULL);
-			pgstat_report_wait_end();
-			if (mc != CURLM_OK)
-				ereport(ERROR,
-						(errcode(ERRCODE_SYSTEM_ERROR),
-						 errmsg("could not perform an HTTP transfer: %s", curl_multi_strerror(mc))));
-			CHECK_FOR_INTERRUPTS();
+			poll_slice(multi, POLL_SLICE_MS, wait_event);
 		}
 	}
 	PG_CATCH();
@@ -375,29 +511,13 @@ perform(const HttpRequest *req, bool get, HttpResponse *resp)
 	struct curl_slist *volatile headers = NULL;
 	char		errbuf[CURL_ERROR_SIZE];
 	volatile CURLcode rc = CURLE_OK;
-	long		sent = 0;
-	long		connects = 0;
 	instr_time	start,
 				duration;
 
 	ensure_handles();
 	memset(resp, 0, sizeof(*resp));
 	errbuf[0] = '\0';
-
-	for (int i = 0; i < req->nheaders; i++)
-	{
-		struct curl_slist *l = curl_slist_append((struct curl_slist *) headers,
-												 req->headers[i]);
-
-		if (l == NULL)
-		{
-			curl_slist_free_all((struct curl_slist *) headers);
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory")));
-		}
-		headers = l;
-	}
+	headers = header_list(req);
 
 	rbuf.len = 0;
 	rbuf.limit = req->max_response;
@@ -406,11 +526,15 @@ perform(const HttpRequest *req, bool get, HttpResponse *resp)
 
 	/* until it completes, this transfer owns whatever connection there is */
 	note_ready(req, false);
-	set_options(req, get, (struct curl_slist *) headers, errbuf);
+	set_options(easy, req, get, (struct curl_slist *) headers, errbuf);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &rbuf);
+#if LIBCURL_VERSION_NUM >= 0x075000
+	curl_easy_setopt(easy, CURLOPT_PREREQDATA, &sends);
+#endif
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();
 	{
-		rc = run_transfer();
+		rc = run_transfer(req->wait_event);
 	}
 	PG_FINALLY();
 	{
@@ -424,51 +548,252 @@ perform(const HttpRequest *req, bool get, HttpResponse *resp)
 	INSTR_TIME_SUBTRACT(duration, start);
 	resp->elapsed_ms = INSTR_TIME_GET_MILLISEC(duration);
 
-	curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
-	resp->new_connections = connects;
+	fill_response(easy, rc, &rbuf, sends, errbuf, resp);
+	if (resp->outcome == HTTP_DONE)
+		note_ready(req, true);
+}
+
+/* ---- the pool ---- */
+
+void
+http_pool_set_size(int size)
+{
+	pool_size = Max(size, 1);
+	if (pool_multi != NULL)
+		curl_multi_setopt(pool_multi, CURLMOPT_MAXCONNECTS, pool_size);
+}
+
+bool
+http_pool_ready(const char *url, const char *ca_file)
+{
+	if (pool_idle > 0 &&
+		(!same_text(pool_url, url) || !same_text(pool_ca, ca_file) ||
+		 seconds_since(pool_idle_since) >= MAX_IDLE_CONNECTION_S - 5))
+		pool_idle = 0;
+	return pool_idle > 0;
+}
+
+int
+http_pool_active(void)
+{
+	return pool_active;
+}
+
+HttpTransfer *
+http_start(const HttpRequest *req, void *tag)
+{
+	HttpTransfer *t;
+	CURLMcode	mc;
+
+	ensure_handles();
+	if (pool_multi == NULL)
 	{
-		curl_off_t	pretransfer_us = 0;
-
-		curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
-		resp->setup_ms = pretransfer_us / 1000.0;
+		pool_multi = made(curl_multi_init());
+		http_pool_set_size(pool_size);
 	}
-	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp->status);
-	/* bytes of request written; zero means the server cannot have acted */
-	if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK)
-		sent = 1;
-	resp->maybe_delivered = (sent > 0);
-	/* without the pre-request callback (libcurl < 7.80), assume one send */
-	resp->sends = (sends == 0 && resp->maybe_delivered) ? 1 : sends;
-
-	if (rc == CURLE_WRITE_ERROR && rbuf.too_large)
-		resp->outcome = HTTP_TOO_LARGE;
+	if (pool_free != NULL)
+	{
+		t = pool_free;
+		pool_free = t->next;
+	}
 	else
-		resp->outcome = classify(rc);
+	{
+		CURL	   *handle = made(curl_easy_init());
 
-	if (resp->outcome != HTTP_DONE && resp->outcome != HTTP_TOO_LARGE)
-		snprintf(resp->message, sizeof(resp->message), "%s",
-				 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		t = MemoryContextAllocZero(TopMemoryContext, sizeof(HttpTransfer));
+		t->easy = handle;
+		t->all_next = pool_all;
+		pool_all = t;
+	}
+	t->next = NULL;
+	t->tag = tag;
+	t->sends = 0;
+	t->result = CURLE_OK;
+	t->errbuf[0] = '\0';
+	t->rbuf.len = 0;
+	t->rbuf.limit = req->max_response;
+	t->rbuf.too_large = false;
+	t->body = malloc(req->body_len + 1);
+	if (t->body == NULL)
+	{
+		t->next = pool_free;
+		pool_free = t;
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	}
+	memcpy(t->body, req->body, req->body_len);
+	t->body[req->body_len] = '\0';
+	PG_TRY();
+	{
+		t->headers = header_list(req);
+	}
+	PG_CATCH();
+	{
+		free(t->body);
+		t->body = NULL;
+		t->next = pool_free;
+		pool_free = t;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 
+	{
+		HttpRequest copy = *req;
+
+		copy.body = t->body;
+		set_options(t->easy, &copy, false, t->headers, t->errbuf);
+	}
+	curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, &t->rbuf);
+#if LIBCURL_VERSION_NUM >= 0x075000
+	curl_easy_setopt(t->easy, CURLOPT_PREREQDATA, &t->sends);
+#endif
+	curl_easy_setopt(t->easy, CURLOPT_PRIVATE, (char *) t);
+
+	/* a connection left idle is now taken, if there was one */
+	if (http_pool_ready(req->url, req->ca_file))
+		pool_idle--;
+	if (!same_text(pool_url, req->url) || !same_text(pool_ca, req->ca_file))
+	{
+		free(pool_url);
+		free(pool_ca);
+		pool_url = strdup(req->url);
+		pool_ca = req->ca_file ? strdup(req->ca_file) : NULL;
+	}
+
+	INSTR_TIME_SET_CURRENT(t->start);
+	mc = curl_multi_add_handle(pool_multi, t->easy);
+	if (mc != CURLM_OK)
+	{
+		curl_slist_free_all(t->headers);
+		t->headers = NULL;
+		free(t->body);
+		t->body = NULL;
+		t->next = pool_free;
+		pool_free = t;
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not start an HTTP transfer: %s", curl_multi_strerror(mc))));
+	}
+	t->active = true;
+	pool_active++;
+	return t;
+}
+
+/* Move the transfers libcurl reports finished to the finished list. */
+static void
+pool_collect(void)
+{
+	CURLMsg    *msg;
+	int			queued;
+
+	while ((msg = curl_multi_info_read(pool_multi, &queued)) != NULL)
+	{
+		HttpTransfer *t = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t);
+		if (t == NULL)
+			continue;
+		t->result = msg->data.result;
+		curl_multi_remove_handle(pool_multi, t->easy);
+		t->active = false;
+		pool_active--;
+		t->next = pool_done;
+		pool_done = t;
+	}
+}
+
+bool
+http_pool_wait(long timeout_ms, uint32 wait_event)
+{
+	instr_time	start;
+
+	INSTR_TIME_SET_CURRENT(start);
+
+	if (pool_multi == NULL)
+		return false;
+	for (;;)
+	{
+		long		left;
+
+		(void) drive(pool_multi);
+		pool_collect();
+		if (pool_done != NULL || pool_active == 0)
+			return pool_done != NULL;
+		left = timeout_ms - (long) (seconds_since(start) * 1000.0);
+		if (left <= 0)
+			return false;
+
+		poll_slice(pool_multi, Min(left, POLL_SLICE_MS), wait_event);
+	}
+}
+
+/* Give a transfer's handle back to the free list. */
+static void
+pool_release(HttpTransfer *t)
+{
+	curl_slist_free_all(t->headers);
+	t->headers = NULL;
+	free(t->body);
+	t->body = NULL;
+	/* the handle must not keep pointers to this transfer's strings */
+	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, NULL);
+	t->next = pool_free;
+	pool_free = t;
+}
+
+void *
+http_pool_next_done(HttpResponse *resp)
+{
+	HttpTransfer *t = pool_done;
+	instr_time	duration;
+	void	   *tag;
+
+	if (t == NULL)
+		return NULL;
+	pool_done = t->next;
+	memset(resp, 0, sizeof(*resp));
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, t->start);
+	resp->elapsed_ms = INSTR_TIME_GET_MILLISEC(duration);
+	fill_response(t->easy, t->result, &t->rbuf, t->sends, t->errbuf, resp);
 	if (resp->outcome == HTTP_DONE)
 	{
-		note_ready(req, true);
-		resp->body = palloc(rbuf.len + 1);
-		if (rbuf.len > 0)
-			memcpy(resp->body, rbuf.data, rbuf.len);
-		resp->body[rbuf.len] = '\0';
-		resp->body_len = rbuf.len;
+		/* its connection went back to the cache */
+		pool_idle = Min(pool_idle + 1, (int) pool_size);
+		INSTR_TIME_SET_CURRENT(pool_idle_since);
 	}
-	/* an answer may hold temporary credentials: keep no stray copy */
-	if (rbuf.len > 0)
-		explicit_bzero(rbuf.data, rbuf.len);
+	tag = t->tag;
+	pool_release(t);
+	return tag;
+}
 
-	/* do not keep a large buffer for the life of the backend */
-	if (rbuf.cap > 64 * 1024)
+void
+http_pool_cancel_all(void)
+{
+	if (pool_multi == NULL)
+		return;
+	/* detaching mid-transfer closes that connection */
+	for (HttpTransfer *t = pool_all; t != NULL; t = t->all_next)
 	{
-		free(rbuf.data);
-		rbuf.data = NULL;
-		rbuf.cap = 0;
+		if (!t->active)
+			continue;
+		curl_multi_remove_handle(pool_multi, t->easy);
+		t->active = false;
+		pool_release(t);
 	}
+	while (pool_done != NULL)
+	{
+		HttpTransfer *t = pool_done;
+
+		pool_done = t->next;
+		pool_release(t);
+	}
+	pool_active = 0;
+	pool_idle = 0;
 }
 
 void

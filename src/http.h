@@ -46,6 +46,7 @@ typedef struct HttpRequest
 	bool		proxy_from_environment; /* follow http_proxy, no_proxy, ...
 										 * instead */
 	size_t		max_response;	/* bytes */
+	uint32		wait_event;		/* reported while waiting for the network */
 } HttpRequest;
 
 typedef struct HttpResponse
@@ -76,5 +77,27 @@ extern const char *http_default_ca_file(void);
  * handshake).
  */
 extern bool http_connection_ready(const char *url, const char *ca_file);
+
+/*
+ * Many transfers at once, for the queue worker: each runs on a handle of its
+ * own over a pool of keep-alive connections (apart from http_post's).
+ * http_start() starts one and returns at once; http_pool_wait() drives them
+ * all, interruptibly and reporting wait_event, until one has finished or
+ * timeout_ms has passed (true if one has); http_pool_next_done() hands over a finished one's
+ * answer and returns the tag it was started with (NULL when none is left).
+ * After an error escapes, http_pool_cancel_all() drops every transfer (their
+ * connections are closed).
+ */
+typedef struct HttpTransfer HttpTransfer;
+
+extern void http_pool_set_size(int size);
+extern HttpTransfer *http_start(const HttpRequest *req, void *tag);
+extern bool http_pool_wait(long timeout_ms, uint32 wait_event);
+extern void *http_pool_next_done(HttpResponse *resp);
+extern int	http_pool_active(void);
+extern void http_pool_cancel_all(void);
+
+/* Whether a transfer started now would find an idle connection of the pool. */
+extern bool http_pool_ready(const char *url, const char *ca_file);
 
 #endif							/* IAI_HTTP_H */

@@ -117,7 +117,8 @@ iai_delete_person_from_group(PG_FUNCTION_ARGS)
 	IaiResult	result;
 
 	iai_api_call(IAI_ACTION_DELETE_PERSON_FROM_GROUP,
-				 iai_person_group_params(person, group), 0, &result);
+				 iai_person_group_params(person, group), IAI_PARAMS_CHECKED,
+				 &result);
 	PG_RETURN_TEXT_P(cstring_to_text(result.request_id));
 }
 

@@ -40,6 +40,7 @@
 #include "compat.h"
 #include "credentials.h"
 #include "settings.h"
+#include "shmem.h"
 #include "stats.h"
 
 static const struct config_enum_entry log_requests_options[] = {
@@ -63,6 +64,7 @@ int			iai_rate_limit = 50;
 char	   *iai_database_name = NULL;
 int			iai_queue_max_attempts = 10;
 int			iai_queue_retry_interval_ms = 5000;
+int			iai_queue_max_in_flight = 32;
 int			iai_queue_retention_s = 86400;
 int			iai_queue_pause_warning_s = 300;
 
@@ -731,6 +733,15 @@ iai_define_settings(void)
 							5000, 1, 3600 * 1000,
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("iai.queue_max_in_flight",
+							"Most queued calls the worker has in flight at once.",
+							"Each is a request on a keep-alive connection of its own.  To reach iai.rate_limit, it must be at least the rate times the round trip to the service: 32 keeps 50 calls/s over 600 ms.  Calls for the same PersonId are never in flight together.",
+							&iai_queue_max_in_flight,
+							32, 1, IAI_MAX_IN_FLIGHT,
+							PGC_SIGHUP,
+							0,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("iai.queue_retention",

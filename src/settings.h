@@ -51,6 +51,7 @@ extern int	iai_rate_limit;
 extern char *iai_database_name;
 extern int	iai_queue_max_attempts;
 extern int	iai_queue_retry_interval_ms;
+extern int	iai_queue_max_in_flight;
 extern int	iai_queue_retention_s;
 extern int	iai_queue_pause_warning_s;
 

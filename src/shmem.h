@@ -16,6 +16,9 @@
 /* Most databases the queue workers can serve at once (iai.database_name). */
 #define IAI_MAX_DATABASES 16
 
+/* Most requests a queue worker keeps in flight (iai.queue_max_in_flight). */
+#define IAI_MAX_IN_FLIGHT 256
+
 /*
  * One database named in iai.database_name: the launcher fills in the name
  * and starts a worker, which reports on itself here.  Under worker_lock.
@@ -33,8 +36,8 @@ typedef struct IaiWorkerSlot
 	TimestampTz paused_since;	/* 0 while delivering */
 	TimestampTz next_probe_at;
 	char		pause_reason[256];
-	/* a queued call claimed but not yet sent (see worker.c), or 0 */
-	int64		unsent_id;
+	/* queued calls claimed but not yet sent (see worker.c); 0 is free */
+	int64		unsent_ids[IAI_MAX_IN_FLIGHT];
 } IaiWorkerSlot;
 
 typedef struct IaiSharedState

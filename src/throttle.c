@@ -8,7 +8,11 @@
  * jitter, so that no second at the service sees more than rate requests.
  * A request that must first open a connection (TCP and TLS) goes out that
  * much after its slot, so it pushes the next slot back by the time a
- * handshake has been seen to take (learnt, starting from 100 ms).  With the
+ * handshake takes.  (Leaving a handshake early instead would make it
+ * arrive early whenever the estimate runs long, and bunch requests.)  How
+ * long a handshake takes is learnt (starting from 100 ms) as a moving
+ * average of samples capped at 500 ms, so one slow handshake neither sticks
+ * nor makes every backend's next cold call wait for seconds.  With the
  * library preloaded the timeline is in shared memory and paces every
  * backend together; otherwise each backend paces itself.
  *
@@ -40,6 +44,9 @@
 #define NS_PER_MS INT64CONST(1000000)
 #define PACING_MARGIN 1.04
 #define INITIAL_SETUP_NS (100 * NS_PER_MS)
+/* a handshake sample counts for at most this; the average moves by 1/4 */
+#define MAX_SETUP_NS (500 * NS_PER_MS)
+#define SETUP_WEIGHT 4
 
 /* The timeline and handshake estimate when not preloaded. */
 static int64 local_next_ns = 0;
@@ -82,8 +89,13 @@ iai_wait_until(int64 target_ns)
 	}
 }
 
-int64
-iai_throttle(int64 deadline_ns, bool connection_ready)
+/*
+ * Take the next free slot, unless it lies past deadline_ns; a cold request
+ * pushes the one after back by a handshake.  Returns the slot (or the free
+ * one that was too late, untaken).
+ */
+static int64
+take_slot(int64 deadline_ns, bool connection_ready, bool *taken)
 {
 	int64		interval;
 	int64		now;
@@ -91,32 +103,69 @@ iai_throttle(int64 deadline_ns, bool connection_ready)
 	int64	   *next;
 	int64	   *setup;
 
-	if (iai_rate_limit <= 0)
-		return 0;
 	interval = (int64) (NS_PER_SEC * PACING_MARGIN / iai_rate_limit);
-
 	if (iai_shared != NULL)
 		SpinLockAcquire(&iai_shared->throttle_lock);
 	next = iai_shared ? &iai_shared->throttle_next_ns : &local_next_ns;
 	setup = iai_shared ? &iai_shared->throttle_setup_ns : &local_setup_ns;
 	now = iai_now_ns();
-	slot = Max(now, *next);
-	if (slot <= deadline_ns)
+	/* a slot missed by a little (a wait's rounding) is still taken: no drift */
+	slot = (*next > now - interval / 4) ? *next : now;
+	*taken = (slot <= deadline_ns);
+	if (*taken)
 		*next = slot + interval + (connection_ready ? 0 : *setup);
 	if (iai_shared != NULL)
 		SpinLockRelease(&iai_shared->throttle_lock);
+	return slot;
+}
 
-	if (slot > deadline_ns)
+int64
+iai_throttle(int64 deadline_ns, bool connection_ready)
+{
+	int64		now;
+	int64		start;
+	bool		taken;
+
+	if (iai_rate_limit <= 0)
+		return 0;
+	now = iai_now_ns();
+	start = take_slot(deadline_ns, connection_ready, &taken);
+	if (!taken)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 				 errmsg("no request slot under \"iai.rate_limit\" = %d before the call's deadline",
 						iai_rate_limit),
 				 errdetail("The next free slot is %.0f ms away.",
-						   (double) (slot - now) / NS_PER_MS),
+						   (double) (start - now) / NS_PER_MS),
 				 errhint("Raise \"iai.total_timeout_ms\", or make fewer calls at once.")));
-	if (slot > now)
-		iai_wait_until(slot);
-	return slot - now;
+	if (start > now)
+		iai_wait_until(start);
+	return Max(start - now, 0);
+}
+
+int64
+iai_throttle_next_free(void)
+{
+	int64		next;
+
+	if (iai_rate_limit <= 0)
+		return 0;
+	if (iai_shared != NULL)
+		SpinLockAcquire(&iai_shared->throttle_lock);
+	next = iai_shared ? iai_shared->throttle_next_ns : local_next_ns;
+	if (iai_shared != NULL)
+		SpinLockRelease(&iai_shared->throttle_lock);
+	return next;
+}
+
+int64
+iai_throttle_reserve(bool connection_ready)
+{
+	bool		taken;
+
+	if (iai_rate_limit <= 0)
+		return 0;
+	return take_slot(PG_INT64_MAX, connection_ready, &taken);
 }
 
 void
@@ -124,11 +173,11 @@ iai_throttle_note_setup(int64 setup_ns)
 {
 	int64	   *setup;
 
+	setup_ns = Min(Max(setup_ns, 0), MAX_SETUP_NS);
 	if (iai_shared != NULL)
 		SpinLockAcquire(&iai_shared->throttle_lock);
 	setup = iai_shared ? &iai_shared->throttle_setup_ns : &local_setup_ns;
-	/* follow slow handshakes at once, fast ones gradually */
-	*setup = Max(setup_ns, *setup - *setup / 4);
+	*setup += (setup_ns - *setup) / SETUP_WEIGHT;
 	if (iai_shared != NULL)
 		SpinLockRelease(&iai_shared->throttle_lock);
 }

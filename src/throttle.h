@@ -26,6 +26,21 @@ extern void iai_wait_until(int64 target_ns);
  */
 extern int64 iai_throttle(int64 deadline_ns, bool connection_ready);
 
+/*
+ * Take the next send slot without waiting: returns when the request should
+ * leave (iai_now_ns() time; 0 without a rate limit).  For callers that keep
+ * other requests going meanwhile.
+ */
+extern int64 iai_throttle_reserve(bool connection_ready);
+
+/*
+ * When the next slot becomes free (iai_now_ns() time; 0 without a rate
+ * limit), without taking it: a caller that keeps requests in flight waits
+ * for that moment before reserving, so that whether a connection is then
+ * idle is known when the slot is taken.
+ */
+extern int64 iai_throttle_next_free(void);
+
 /* Learn how long opening a connection takes, from one that just did. */
 extern void iai_throttle_note_setup(int64 setup_ns);
 

@@ -154,7 +154,8 @@ iai_delete_person_trigger(PG_FUNCTION_ARGS)
 		(void) iai_enqueue(IAI_ACTION_DELETE_PERSON_FROM_GROUP, params,
 						   (o.flags & IAI_MISSING_OK) != 0, false);
 	else
-		iai_api_call(IAI_ACTION_DELETE_PERSON_FROM_GROUP, params, o.flags, &result);
+		iai_api_call(IAI_ACTION_DELETE_PERSON_FROM_GROUP, params,
+					 o.flags | IAI_PARAMS_CHECKED, &result);
 
 	error_context_stack = errcb.previous;
 	return PointerGetDatum(NULL);

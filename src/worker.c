@@ -5,15 +5,23 @@
  *		sends what iai_queue holds in one database.
  *
  * Started by the launcher (launcher.c) for a database named in
- * iai.database_name; waits there for the extension to exist.  Each call is
- * claimed on its own: marked 'sending' in a synchronously committed
- * transaction *before* it is sent, so after a crash a row still 'sending'
- * may or may not have been delivered and is sent again "in doubt", where
- * "already gone" means done.  The one row claimed but not yet sent (waiting
- * for its rate-limit slot) is remembered in shared memory, so a worker
- * that dies before sending it puts it back as it was, not in doubt.
- * Results are recorded one row per transaction (asynchronous commit is
- * enough: a lost result only causes one in-doubt resend).
+ * iai.database_name; waits there for the extension to exist.
+ *
+ * Several calls are in flight at once (up to iai.queue_max_in_flight, each
+ * on a keep-alive connection of its own, see http.c's pool), so that
+ * delivery keeps up with iai.rate_limit over a long round trip.  Calls are
+ * claimed in small groups, marked 'sending' in a synchronously committed
+ * transaction *before* they are sent, so after a crash a row still
+ * 'sending' may or may not have been delivered and is sent again "in
+ * doubt", where "already gone" means done.  The rows claimed but not yet
+ * sent (waiting for their rate-limit slots) are remembered in shared
+ * memory, so a worker that dies before sending them puts them back as they
+ * were, not in doubt.  A row is never claimed while an older row for the
+ * same PersonId is pending or sending: calls for one person are sent one
+ * at a time, in order (the service refuses concurrent operations on one
+ * person).  Results are recorded as they come, those that came together in
+ * one transaction (asynchronous commit is enough: a lost result only
+ * causes one in-doubt resend).
  *
  * What went wrong comes back as data (IaiFailure), never as message text.
  * A failure that is not about the row -- the network, the service, the
@@ -21,8 +29,10 @@
  * queue instead of spending the attempts of the rows that wait: the worker
  * then probes with one row at growing intervals (iai.queue_retry_interval
  * doubling, at most a minute; at once after a reload, as the settings may
- * have been the trouble) and resumes at full rate when a probe gets an
- * answer about its row.  It logs once when it pauses, every iai.queue_pause_warning while
+ * have been the trouble), one call at a time, and resumes at full rate when
+ * a probe gets an answer about its row.  Calls already in flight when
+ * delivery pauses are let finish and recorded.  It logs once when it
+ * pauses, every iai.queue_pause_warning while
  * paused, and once when it resumes; such failures get no line per row.
  * Only failures about the row itself count as attempts: retried with
  * exponential backoff up to iai.queue_max_attempts, or dead-lettered at
@@ -60,6 +70,7 @@
 #endif
 
 #include "api.h"
+#include "http.h"
 #include "queue.h"
 #include "settings.h"
 #include "shmem.h"
@@ -77,6 +88,7 @@ PGDLLEXPORT void iai_worker_main(Datum main_arg);
 /* One claimed row. */
 typedef struct QueueRow
 {
+	MemoryContext cxt;			/* the row's and its result's memory */
 	int64		id;
 	char	   *action;
 	Jsonb	   *params;
@@ -99,6 +111,7 @@ typedef struct RowResult
 	bool		ok;
 	char	   *request_id;
 	char	   *accepted_code;	/* "already gone" taken as success */
+	bool		put_back;		/* claimed, then given up before an answer */
 	IaiFailure	failure;
 } RowResult;
 
@@ -115,6 +128,8 @@ static struct
 
 static IaiWorkerSlot *slot;
 static MemoryContext worker_cxt;
+/* the database this worker delivers for (TopMemoryContext) */
+static char *dbname;
 static char *queue_table;		/* schema-qualified, or NULL */
 
 /* ---- shared state ---- */
@@ -195,19 +210,35 @@ heartbeat(void)
 	SpinLockRelease(&iai_shared->worker_lock);
 }
 
+/* Note that row id is claimed but not sent (add), or no longer (!add). */
 static void
-set_unsent(int64 id)
+set_unsent(int64 id, bool add)
 {
 	SpinLockAcquire(&iai_shared->worker_lock);
-	slot->unsent_id = id;
+	for (int i = 0; i < IAI_MAX_IN_FLIGHT; i++)
+	{
+		if (slot->unsent_ids[i] == (add ? 0 : id))
+		{
+			slot->unsent_ids[i] = add ? id : 0;
+			break;
+		}
+	}
 	SpinLockRelease(&iai_shared->worker_lock);
 }
 
-/* iai_before_send_hook: the claimed row's request is leaving now. */
+static void
+clear_unsent(void)
+{
+	SpinLockAcquire(&iai_shared->worker_lock);
+	memset(slot->unsent_ids, 0, sizeof(slot->unsent_ids));
+	SpinLockRelease(&iai_shared->worker_lock);
+}
+
+/* iai_before_send_hook: the one claimed row's request is leaving now. */
 static void
 row_sending(void)
 {
-	set_unsent(0);
+	clear_unsent();
 }
 
 static void
@@ -303,49 +334,61 @@ count_waiting(void)
 /* ---- one row ---- */
 
 /*
- * Claim the next due row, durably marked 'sending'; a probe takes the next
- * pending one even if its retry is not due yet.  Returns false when there
- * is none, with *sleep_ms the time until the next one is due.
+ * Claim up to max due rows, durably marked 'sending', into rows[], in the
+ * order they are to be sent; a probe takes the next pending one even if its
+ * retry is not due yet.  A row waits while an older one for the same
+ * PersonId is pending or sending.  Returns how many, with *sleep_ms the time
+ * until the next one is due when there are none.
  */
-static bool
-claim(QueueRow *row, bool probe, long *sleep_ms)
+static int
+claim_rows(QueueRow *rows, int max, bool probe, long *sleep_ms)
 {
 	int			rc;
-	bool		found = false;
+	int			n = 0;
 
 	*sleep_ms = IDLE_TICK_MS;
-	begin_work("iai: claiming a queued call", true);
+	begin_work("iai: claiming queued calls", true);
 	queue_table = find_queue_table();
 	if (queue_table == NULL)
 	{
 		end_work();
 		*sleep_ms = NO_EXTENSION_TICK_MS;
-		return false;
+		return 0;
 	}
 
 	rc = SPI_execute(psprintf("WITH due AS ("
-							  "  SELECT id FROM %s"
+							  "  SELECT id FROM %s q"
 							  "  WHERE state = 'pending'%s"
-							  "  ORDER BY next_attempt_at, id LIMIT 1"
-							  "  FOR UPDATE SKIP LOCKED)"
-							  " UPDATE %s q SET state = 'sending', attempts = q.attempts + 1,"
-							  "  last_attempt_at = pg_catalog.now()"
-							  " FROM due WHERE q.id = due.id"
-							  " RETURNING q.id, q.action, q.params, q.missing_ok, q.in_doubt, q.attempts",
+							  "  AND NOT EXISTS (SELECT FROM %s o"
+							  "   WHERE (o.params ->> 'PersonId') = (q.params ->> 'PersonId')"
+							  "   AND o.state IN ('pending', 'sending') AND o.id < q.id)"
+							  "  ORDER BY next_attempt_at, id LIMIT %d"
+							  "  FOR UPDATE SKIP LOCKED),"
+							  " claimed AS ("
+							  "  UPDATE %s q SET state = 'sending', attempts = q.attempts + 1,"
+							  "   last_attempt_at = pg_catalog.now()"
+							  "  FROM due WHERE q.id = due.id"
+							  "  RETURNING q.id, q.action, q.params, q.missing_ok, q.in_doubt,"
+							  "   q.attempts, q.next_attempt_at)"
+							  " SELECT id, action, params, missing_ok, in_doubt, attempts"
+							  " FROM claimed ORDER BY next_attempt_at, id",
 							  queue_table,
 							  probe ? "" : " AND next_attempt_at <= pg_catalog.now()",
-							  queue_table),
+							  queue_table, max, queue_table),
 					 false, 0);
-	if (rc != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "iai worker: could not claim a row: %s", SPI_result_code_string(rc));
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "iai worker: could not claim rows: %s", SPI_result_code_string(rc));
 
-	if (SPI_processed == 1)
+	for (n = 0; n < (int) SPI_processed; n++)
 	{
-		MemoryContext old = MemoryContextSwitchTo(worker_cxt);
-		HeapTuple	t = SPI_tuptable->vals[0];
+		QueueRow   *row = &rows[n];
+		MemoryContext old;
+		HeapTuple	t = SPI_tuptable->vals[n];
 		TupleDesc	d = SPI_tuptable->tupdesc;
 		bool		isnull;
 
+		row->cxt = AllocSetContextCreate(worker_cxt, "iai row", ALLOCSET_SMALL_SIZES);
+		old = MemoryContextSwitchTo(row->cxt);
 		row->id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
 		row->action = SPI_getvalue(t, d, 2);
 		row->params = DatumGetJsonbPCopy(SPI_getbinval(t, d, 3, &isnull));
@@ -353,11 +396,10 @@ claim(QueueRow *row, bool probe, long *sleep_ms)
 		row->in_doubt = DatumGetBool(SPI_getbinval(t, d, 5, &isnull));
 		row->attempts = DatumGetInt32(SPI_getbinval(t, d, 6, &isnull));
 		MemoryContextSwitchTo(old);
-		found = true;
 		/* 'sending' once this commits, but not sent: see recover_in_flight */
-		set_unsent(row->id);
+		set_unsent(row->id, true);
 	}
-	else
+	if (n == 0)
 	{
 		/* sleep until the next scheduled retry, if sooner than the tick */
 		rc = SPI_execute(psprintf("SELECT pg_catalog.ceil(1000 * extract(epoch FROM"
@@ -370,8 +412,9 @@ claim(QueueRow *row, bool probe, long *sleep_ms)
 			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
 			/*
-			 * Rows due but not claimed are locked by someone else: look
-			 * again in a second rather than spin.
+			 * Rows due but not claimed are locked by someone else, or wait
+			 * for an older call for the same person: look again in a second
+			 * rather than spin.
 			 */
 			if (!isnull)
 				*sleep_ms = DatumGetInt64(d) <= 0 ? 1000 :
@@ -379,7 +422,7 @@ claim(QueueRow *row, bool probe, long *sleep_ms)
 		}
 	}
 	end_work();
-	return found;
+	return n;
 }
 
 /* Send one row; never throws (SIGTERM ends the process instead). */
@@ -434,7 +477,7 @@ send_row(const QueueRow *row, RowResult *res)
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
-	set_unsent(0);
+	clear_unsent();
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
@@ -454,6 +497,8 @@ classify(const RowResult *res)
 {
 	if (res->ok)
 		return ROW_DONE;
+	if (res->put_back)
+		return ROW_PUT_BACK;
 	if (res->failure.outage)
 		return ROW_OUTAGE;
 	if (res->failure.kind == IAI_FAILED_LOCAL &&
@@ -501,9 +546,9 @@ record_plan(Oid *types)
 	return plan;
 }
 
-/* Record what became of a row, in a transaction of its own. */
+/* Record what became of a row; inside begin_work(). */
 static void
-record(const QueueRow *row, const RowResult *res, RowOutcome outcome)
+record_one(const QueueRow *row, const RowResult *res, RowOutcome outcome)
 {
 	const IaiFailure *f = &res->failure;
 	const char *state;
@@ -545,10 +590,9 @@ record(const QueueRow *row, const RowResult *res, RowOutcome outcome)
 					 errdetail("The row is now %s.", state)));
 			break;
 	}
-	if (outcome != ROW_DONE)
+	if (outcome != ROW_DONE && (f->code != NULL || f->sqlstate != 0))
 		code = f->code ? f->code : unpack_sql_state(f->sqlstate);
 
-	begin_work("iai: recording a result", false);
 	values[0] = Int64GetDatum(row->id);
 	values[1] = CStringGetTextDatum(state);
 	{
@@ -568,6 +612,14 @@ record(const QueueRow *row, const RowResult *res, RowOutcome outcome)
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "iai worker: could not record the outcome of row %lld: %s",
 			 (long long) row->id, SPI_result_code_string(rc));
+}
+
+/* Record what became of a row, in a transaction of its own. */
+static void
+record(const QueueRow *row, const RowResult *res, RowOutcome outcome)
+{
+	begin_work("iai: recording a result", false);
+	record_one(row, res, outcome);
 	end_work();
 }
 
@@ -666,20 +718,24 @@ warn_if_long(void)
 static void
 recover_in_flight(void)
 {
-	int64		unsent;
+	StringInfoData unsent;
 
+	initStringInfo(&unsent);
 	SpinLockAcquire(&iai_shared->worker_lock);
-	unsent = slot->unsent_id;
+	for (int i = 0; i < IAI_MAX_IN_FLIGHT; i++)
+		if (slot->unsent_ids[i] != 0)
+			appendStringInfo(&unsent, "%s" INT64_FORMAT,
+							 unsent.len > 0 ? "," : "", slot->unsent_ids[i]);
 	SpinLockRelease(&iai_shared->worker_lock);
 
 	begin_work("iai: recovering", true);
 	queue_table = find_queue_table();
 	if (queue_table != NULL)
 	{
-		if (unsent != 0)
+		if (unsent.len > 0)
 			run_sql(psprintf("UPDATE %s SET state = 'pending', attempts = attempts - 1"
-							 " WHERE state = 'sending' AND id = " INT64_FORMAT,
-							 queue_table, unsent), SPI_OK_UPDATE);
+							 " WHERE state = 'sending' AND id IN (%s)",
+							 queue_table, unsent.data), SPI_OK_UPDATE);
 		/* one that keeps crashing the worker ends as a dead letter */
 		run_sql(psprintf("UPDATE %s SET in_doubt = true, next_attempt_at = pg_catalog.now(),"
 						 " state = CASE WHEN attempts >= %d THEN 'dead' ELSE 'pending' END,"
@@ -696,7 +752,7 @@ recover_in_flight(void)
 					 errdetail("An \"already gone\" answer to them counts as done.")));
 	}
 	end_work();
-	set_unsent(0);
+	clear_unsent();
 }
 
 static void
@@ -711,6 +767,31 @@ purge_done(void)
 	end_work();
 }
 
+/*
+ * Reload the configuration files; stop when the database is no longer
+ * listed, and probe at once when paused, as the settings may have been the
+ * trouble.
+ */
+static void
+reload_settings(void)
+{
+	ConfigReloadPending = false;
+	ProcessConfigFile(PGC_SIGHUP);
+	if (!iai_database_listed(dbname))
+	{
+		ereport(LOG,
+				(errmsg("iai queue worker for database \"%s\" stopping: \"iai.database_name\" no longer lists it",
+						dbname)));
+		proc_exit(0);
+	}
+	if (outage_state.paused)
+	{
+		outage_state.probe_ms = Min(Max(iai_queue_retry_interval_ms, 100), MAX_PROBE_MS);
+		outage_state.next_probe = GetCurrentTimestamp();
+		publish_pause();
+	}
+}
+
 static void
 wait_ms(long ms)
 {
@@ -723,16 +804,14 @@ wait_ms(long ms)
 static bool
 deliver_one(bool probe, long *sleep_ms)
 {
-	MemoryContext rowcxt;
 	MemoryContext old;
 	QueueRow	row;
 	RowResult	res;
 	RowOutcome	outcome;
 
-	if (!claim(&row, probe, sleep_ms))
+	if (claim_rows(&row, 1, probe, sleep_ms) == 0)
 		return false;
-	rowcxt = AllocSetContextCreate(worker_cxt, "iai row", ALLOCSET_SMALL_SIZES);
-	old = MemoryContextSwitchTo(rowcxt);
+	old = MemoryContextSwitchTo(row.cxt);
 	send_row(&row, &res);
 	outcome = classify(&res);
 	record(&row, &res, outcome);
@@ -742,8 +821,359 @@ deliver_one(bool probe, long *sleep_ms)
 		resume();				/* an answer about the row: the way is clear */
 	heartbeat();
 	MemoryContextSwitchTo(old);
-	MemoryContextDelete(rowcxt);
+	MemoryContextDelete(row.cxt);
 	return true;
+}
+
+/* ---- many rows in flight ---- */
+
+/* A row of the window: claimed, then in flight, then done. */
+typedef struct Flight
+{
+	QueueRow	row;
+	IaiAttempt *att;
+	int64		leave_ns;		/* its rate-limit slot, once taken (0: none) */
+	int64		reserved_ns;	/* when it began to wait for its slot */
+	bool		sent;
+	RowResult	res;
+} Flight;
+
+static struct
+{
+	Flight	   *flights;		/* iai.queue_max_in_flight of them */
+	int			size;
+	Flight	  **waiting;		/* claimed, not yet sent, in order */
+	int			nwaiting;
+	int			nsent;			/* in flight */
+	Flight	  **done;			/* results to record */
+	int			ndone;
+} win;
+
+static Flight *
+free_flight(void)
+{
+	for (int i = 0; i < win.size; i++)
+		if (win.flights[i].row.cxt == NULL)
+			return &win.flights[i];
+	return NULL;
+}
+
+/* Copy a call's failure into the row's memory. */
+static void
+keep_failure(Flight *f, const IaiResult *result, const ErrorData *edata)
+{
+	IaiFailure *fl = &f->res.failure;
+	MemoryContext old = MemoryContextSwitchTo(f->row.cxt);
+
+	if (result->failure.failed)
+	{
+		*fl = result->failure;
+		fl->code = fl->code ? pstrdup(fl->code) : NULL;
+		fl->request_id = fl->request_id ? pstrdup(fl->request_id) : NULL;
+		fl->message = pstrdup(fl->message);
+	}
+	else
+	{
+		fl->failed = true;
+		fl->kind = IAI_FAILED_LOCAL;
+		fl->sqlstate = edata->sqlerrcode;
+		fl->message = pstrdup(edata->message);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* In a PG_CATCH: keep the error raised for the row, and abort its transaction. */
+static void
+catch_failure(Flight *f, const IaiResult *result)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(f->row.cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	keep_failure(f, result, edata);
+	AbortCurrentTransaction();
+}
+
+/* Validate a claimed row's call; a row refused before sending is done with. */
+static bool
+prepare_flight(Flight *f)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	IaiResult	result;
+	volatile bool ok = true;
+
+	StartTransactionCommand();
+	MemoryContextSwitchTo(f->row.cxt);
+	PG_TRY();
+	{
+		f->att = iai_attempt_prepare(f->row.action, f->row.params,
+									 (f->row.missing_ok || f->row.in_doubt) ? IAI_MISSING_OK : 0,
+									 &result);
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		catch_failure(f, &result);
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	return ok;
+}
+
+/* Send a row whose slot has come. */
+static void
+send_flight(Flight *f)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int64		waited = f->reserved_ns ? Max(iai_now_ns() - f->reserved_ns, 0) : 0;
+
+	set_unsent(f->row.id, false);
+	StartTransactionCommand();
+	iai_attempt_send(f->att, f, waited);
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+	f->sent = true;
+	win.nsent++;
+}
+
+/* Take in the answer of a finished row. */
+static void
+finish_flight(Flight *f, HttpResponse *resp)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	IaiResult	result;
+	IaiAttempt *att = f->att;
+
+	f->att = NULL;
+	f->sent = false;
+	win.nsent--;
+	StartTransactionCommand();
+	MemoryContextSwitchTo(f->row.cxt);
+	PG_TRY();
+	{
+		iai_attempt_finish(att, resp, &result);
+		f->res.ok = true;
+		f->res.request_id = result.request_id;
+		f->res.accepted_code = result.accepted_code;
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		catch_failure(f, &result);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	win.done[win.ndone++] = f;
+}
+
+/* Record the results gathered, in one transaction; pause on an outage. */
+static void
+record_done(void)
+{
+	RowOutcome	outcomes[IAI_MAX_IN_FLIGHT];
+	int			outage_at = -1;
+
+	if (win.ndone == 0)
+		return;
+	for (int i = 0; i < win.ndone; i++)
+	{
+		outcomes[i] = classify(&win.done[i]->res);
+		if (outcomes[i] == ROW_OUTAGE && outage_at < 0)
+			outage_at = i;
+	}
+	begin_work("iai: recording results", false);
+	for (int i = 0; i < win.ndone; i++)
+		record_one(&win.done[i]->row, &win.done[i]->res, outcomes[i]);
+	end_work();
+	if (outage_at >= 0 && !outage_state.paused)
+		outage(&win.done[outage_at]->res.failure);
+	for (int i = 0; i < win.ndone; i++)
+	{
+		set_unsent(win.done[i]->row.id, false);
+		MemoryContextDelete(win.done[i]->row.cxt);
+		memset(win.done[i], 0, sizeof(Flight));
+	}
+	win.ndone = 0;
+	heartbeat();
+}
+
+/*
+ * Put the rows not yet sent back as they were, and those in flight (when
+ * an error ends the window) as pending in doubt; the attempt does not count.
+ */
+static void
+put_back(bool in_flight_too)
+{
+	for (int i = 0; i < win.nwaiting; i++)
+	{
+		Flight	   *f = win.waiting[i];
+
+		if (f->att)
+			iai_attempt_free(f->att);
+		f->att = NULL;
+		f->res.put_back = true;
+		win.done[win.ndone++] = f;
+	}
+	win.nwaiting = 0;
+	if (in_flight_too)
+	{
+		for (int i = 0; i < win.size; i++)
+		{
+			Flight	   *f = &win.flights[i];
+
+			if (!f->sent)
+				continue;
+			f->sent = false;
+			f->att = NULL;		/* freed with the row's memory */
+			f->res.put_back = true;
+			f->res.failure.maybe_sent = true;
+			win.done[win.ndone++] = f;
+		}
+		win.nsent = 0;
+	}
+}
+
+/*
+ * Deliver due rows with up to iai.queue_max_in_flight in flight, until
+ * none is due and none in flight or delivery pauses; false when there was
+ * none to deliver, with *sleep_ms the time until the next is due.
+ */
+static bool
+deliver_window(long *sleep_ms)
+{
+	bool		any = false;
+	bool		claim_more = true;
+
+	win.size = iai_queue_max_in_flight;
+	win.flights = MemoryContextAllocZero(worker_cxt, sizeof(Flight) * win.size);
+	win.waiting = MemoryContextAllocZero(worker_cxt, sizeof(Flight *) * win.size);
+	win.done = MemoryContextAllocZero(worker_cxt, sizeof(Flight *) * win.size);
+	win.nwaiting = win.nsent = win.ndone = 0;
+	http_pool_set_size(win.size);
+
+	PG_TRY();
+	{
+		for (;;)
+		{
+			int64		now;
+			long		timeout_ms = 1000;
+			HttpResponse resp;
+			Flight	   *f;
+
+			CHECK_FOR_INTERRUPTS();
+			if (ConfigReloadPending)
+				reload_settings();
+
+			/*
+			 * Claim more when none waits for a slot: as many as may be in
+			 * flight, but no more than a quarter second's worth under the
+			 * rate limit, so that claimed rows do not wait long unsent.
+			 */
+			if (claim_more && win.nwaiting == 0 && !outage_state.paused &&
+				win.nsent + win.ndone < win.size)
+			{
+				QueueRow	rows[IAI_MAX_IN_FLIGHT];
+				int			want = win.size - win.nsent - win.ndone;
+				int			n;
+
+				if (iai_rate_limit > 0)
+					want = Min(want, Max(iai_rate_limit / 4, 1));
+				n = claim_rows(rows, want, false, sleep_ms);
+				claim_more = (n > 0);
+				for (int i = 0; i < n; i++)
+				{
+					f = free_flight();
+					Assert(f != NULL);
+					f->row = rows[i];
+					if (prepare_flight(f))
+						win.waiting[win.nwaiting++] = f;
+					else
+					{
+						set_unsent(f->row.id, false);
+						win.done[win.ndone++] = f;
+					}
+				}
+				any |= (n > 0);
+			}
+
+			/* send those whose slots have come, in order */
+			while (win.nwaiting > 0 && !outage_state.paused)
+			{
+				f = win.waiting[0];
+				now = iai_now_ns();
+				if (f->leave_ns == 0 && iai_rate_limit > 0)
+				{
+					int64		free_at = iai_throttle_next_free();
+
+					if (f->reserved_ns == 0)
+						f->reserved_ns = now;
+
+					/*
+					 * Take the slot only once it is due: whether a
+					 * connection is idle then (an answer may come meanwhile)
+					 * decides whether it must leave room for a handshake.
+					 */
+					if (free_at > now)
+					{
+						timeout_ms = (long) ((free_at - now + 999999) / 1000000);
+						break;
+					}
+					f->leave_ns = iai_throttle_reserve(iai_attempt_ready());
+				}
+				if (f->leave_ns > now)
+				{
+					timeout_ms = (long) ((f->leave_ns - now + 999999) / 1000000);
+					break;
+				}
+				send_flight(f);
+				win.nwaiting--;
+				memmove(win.waiting, win.waiting + 1, sizeof(Flight *) * win.nwaiting);
+			}
+			if (outage_state.paused)
+				put_back(false);
+
+			if (win.nsent == 0 && win.nwaiting == 0)
+			{
+				record_done();
+				if (!claim_more || outage_state.paused)
+					break;
+				continue;
+			}
+
+			/* wait for an answer, or the next slot */
+			if (win.nsent > 0)
+				(void) http_pool_wait(timeout_ms, iai_wait_event(IAI_WAIT_HTTP));
+			else
+				iai_wait_until(iai_now_ns() + (int64) timeout_ms * 1000000);
+			while ((f = (Flight *) http_pool_next_done(&resp)) != NULL)
+			{
+				finish_flight(f, &resp);
+				claim_more = true;	/* a later call for its person may go */
+			}
+			record_done();
+		}
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		MemoryContext cxt = MemoryContextSwitchTo(worker_cxt);
+
+		/* a cancel: what was claimed goes back; anything else, likewise */
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortOutOfAnyTransaction();
+		MemoryContextSwitchTo(cxt);
+		http_pool_cancel_all();
+		put_back(true);
+		record_done();
+		if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	return any;
 }
 
 void
@@ -751,8 +1181,6 @@ iai_worker_main(Datum main_arg)
 {
 	TimestampTz last_purge = 0;
 	bool		recovered = false;
-	char	   *dbname;
-
 	slot = &iai_shared->workers[DatumGetInt32(main_arg)];
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	/* SIGTERM: end at once, even waiting for a lock (see recover_in_flight) */
@@ -778,24 +1206,7 @@ iai_worker_main(Datum main_arg)
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-			if (!iai_database_listed(dbname))
-			{
-				ereport(LOG,
-						(errmsg("iai queue worker for database \"%s\" stopping: \"iai.database_name\" no longer lists it",
-								dbname)));
-				proc_exit(0);
-			}
-			/* the settings may have been the trouble: probe at once */
-			if (outage_state.paused)
-			{
-				outage_state.probe_ms = Min(Max(iai_queue_retry_interval_ms, 100), MAX_PROBE_MS);
-				outage_state.next_probe = GetCurrentTimestamp();
-				publish_pause();
-			}
-		}
+			reload_settings();
 		heartbeat();
 		MemoryContextReset(worker_cxt);
 		queue_table = NULL;
@@ -830,7 +1241,7 @@ iai_worker_main(Datum main_arg)
 			continue;
 		}
 
-		sent = deliver_one(false, &sleep_ms);
+		sent = deliver_window(&sleep_ms);
 
 		if (TimestampDifferenceExceeds(last_purge, GetCurrentTimestamp(), PURGE_EVERY_MS))
 		{

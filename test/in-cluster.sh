@@ -25,6 +25,6 @@ if ! make -s installcheck; then
 	exit 1
 fi
 [ "$what" = regress ] && exit 0
-for t in cancel credentials rolecreds queue outage databases signals crash bulk throttle cabundle encoding refused proxy schema secrets; do
+for t in cancel credentials rolecreds queue outage databases signals crash bulk throttle inflight cabundle encoding refused proxy schema secrets; do
 	bash "test/t/$t.sh"
 done

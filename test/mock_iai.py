@@ -43,7 +43,12 @@ Control endpoints (any method, any listener, query arguments only, one-line JSON
                                           what STS AssumeRoleWithWebIdentity answers
     /_mock/fault?kind=K[&count=N]...      queue a fault for the next N API requests
     /_mock/clear_faults                   drop every queued fault
-    /_mock/config?[rate_limit=N][&clock_skew=S]
+    /_mock/config?[rate_limit=N][&clock_skew=S][&delay_ms=D]
+
+delay_ms delays every API answer by D ms (a wide-area round trip; requests are
+served concurrently, one thread per connection).  As the service does, an
+API request naming a PersonId that another request still being processed
+names is answered FailedOperation.ConflictOperation.
 
 CVM metadata service: GET /latest/meta-data/cam/security-credentials/ names the
 bound role, GET .../security-credentials/R answers {"TmpSecretId", "TmpSecretKey",
@@ -456,6 +461,7 @@ class Admission(NamedTuple):
     fault: Fault | None
     over_rate: bool
     clock_skew: float
+    delay_ms: int
 
 
 class MockIai:
@@ -478,6 +484,8 @@ class MockIai:
         self.counter = 0
         self.rate_limit = 0
         self.clock_skew = 0.0
+        self.delay_ms = 0
+        self.busy_persons: set[str] = set()
         self.arrivals: deque[float] = deque()
         self.roles: dict[str, dict] = {}       # the metadata service's roles
         self.bound_role: str | None = None
@@ -507,7 +515,22 @@ class MockIai:
             while self.arrivals[0] <= now - 1.0:
                 self.arrivals.popleft()
             over_rate = 0 < self.rate_limit < len(self.arrivals)
-            return Admission(self.counter, fault, over_rate, self.clock_skew)
+            return Admission(self.counter, fault, over_rate, self.clock_skew, self.delay_ms)
+
+    def claim_person(self, person: str | None) -> bool:
+        """Mark person as being operated on; False if it already is."""
+        if person is None:
+            return True
+        with self.lock:
+            if person in self.busy_persons:
+                return False
+            self.busy_persons.add(person)
+            return True
+
+    def release_person(self, person: str | None) -> None:
+        if person is not None:
+            with self.lock:
+                self.busy_persons.discard(person)
 
     def finish(self, entry: dict, verdict: str, rid: str | None, detail: str | None = None):
         with self.lock:
@@ -522,10 +545,12 @@ class MockIai:
         with self.lock:
             self.faults.clear()
 
-    def configure(self, rate_limit: int | None, clock_skew: float | None):
+    def configure(self, rate_limit: int | None, clock_skew: float | None, delay_ms: int | None):
         with self.lock:
             if rate_limit is not None:
                 self.rate_limit = rate_limit
+            if delay_ms is not None:
+                self.delay_ms = delay_ms
             if clock_skew is not None:
                 self.clock_skew = clock_skew
 
@@ -929,8 +954,9 @@ def ctl_clear_faults(mock: MockIai, args: dict) -> dict:
 
 
 def ctl_config(mock: MockIai, args: dict) -> dict:
-    expect_args(args, (), ("rate_limit", "clock_skew"))
-    mock.configure(int_arg(args, "rate_limit", None, 0, 1_000_000), float_arg(args, "clock_skew"))
+    expect_args(args, (), ("rate_limit", "clock_skew", "delay_ms"))
+    mock.configure(int_arg(args, "rate_limit", None, 0, 1_000_000), float_arg(args, "clock_skew"),
+                   int_arg(args, "delay_ms", None, 0, 60_000))
     return {"ok": True}
 
 
@@ -1108,7 +1134,7 @@ class MockHandler(BaseHTTPRequestHandler):
         entry = req.log_entry(arrived)
         # the client's port tells connections apart: keep-alive reuse is visible
         entry["conn"] = f"{self.server.listener}:{self.client_address[1]}"
-        seq, fault, over_rate, clock_skew = mock.admit(entry, now)
+        seq, fault, over_rate, clock_skew, delay_ms = mock.admit(entry, now)
         rid = request_id(seq)
         kind = fault.kind if fault else None
         if kind in TAMPER_FAULTS:
@@ -1118,9 +1144,22 @@ class MockHandler(BaseHTTPRequestHandler):
                          person=tampered["person"])
 
         if kind is None or kind in PROCESSED_FAULTS:
-            if kind == "delay":
-                time.sleep(fault.ms / 1000)
-            reply = mock.process(req, rid, over_rate, clock_skew)
+            person = entry["person"]
+            if not mock.claim_person(person):
+                reply = api_error("FailedOperation.ConflictOperation",
+                                  ApiError("FailedOperation.ConflictOperation").message(req.language),
+                                  rid)
+                mock.finish(entry, reply.verdict, reply.request_id)
+                self._send(reply)
+                return
+            try:
+                if delay_ms:
+                    time.sleep(delay_ms / 1000)
+                if kind == "delay":
+                    time.sleep(fault.ms / 1000)
+                reply = mock.process(req, rid, over_rate, clock_skew)
+            finally:
+                mock.release_person(person)
             mock.finish(entry, reply.verdict, reply.request_id, reply.detail)
             if kind == "drop_after":
                 self.close_connection = True

@@ -28,7 +28,7 @@ idle="NOT EXISTS (SELECT FROM iai_queue WHERE state IN ('pending', 'sending'))"
 iai_lines() { tail -c +"$(($1 + 1))" "$log" | grep -E '(LOG|WARNING|ERROR|FATAL|PANIC): +iai' || true; }
 log_size() { stat -c %s "$log"; }
 
-spare_port=58096
+spare_port=31096
 
 wait_until "(SELECT worker_alive FROM iai_queue_status)" 30
 q "TRUNCATE iai_queue" >/dev/null

@@ -11,7 +11,7 @@ set -euo pipefail
 cluster_env="$PG_CLUSTER_CONF_ROOT/$PGVERSION/regress/environment"
 work=$(mktemp -d /tmp/iai-proxy.XXXXXX)
 chmod 755 "$work"
-port=58093
+port=31093
 proxy="http://127.0.0.1:$port"
 "${PYTHON:-python3}" "$(dirname "$0")/../proxy_log.py" "$work/log" "$port" &
 proxy_pid=$!

@@ -57,7 +57,7 @@ ok "wait_until \"(SELECT worker_alive FROM iai_queue_status) AND $idle\" 30" "th
 is "$(q "SELECT state FROM iai_queue WHERE params->>'PersonId' = 'w1'")" "done" "... the call queued while it was down"
 
 # 3. The endpoint down: a second mock we can stop and start.
-spare_port=58090
+spare_port=31090
 start_spare "W=d1,d2,d3"
 psql -X -q -c "ALTER SYSTEM SET iai.endpoint = 'http://127.0.0.1:$spare_port'" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 0.5

@@ -88,6 +88,9 @@ restart_cluster() {
 # start_spare GROUP: a second mock endpoint, one a test can stop and start,
 # on $spare_port (http) and the two ports after it, serving GROUP
 # ("G=p1,p2") from its first moment; its files in $work; sets spare_pid.
+# Pick ports below Linux's ephemeral range (32768-60999): the worker's many
+# keep-alive connections could otherwise hold one as their local port when
+# the spare mock starts again.
 start_spare() {
 	rm -f "$work/ready"
 	"${PYTHON:-python3}" test/mock_iai.py --dir "$work" --http-port "$spare_port" \
