@@ -80,6 +80,8 @@
 PGDLLEXPORT void iai_worker_main(Datum main_arg);
 
 #define NO_EXTENSION_TICK_MS 1000L
+/* with calls in flight, claim at least this often (ms), however few are free */
+#define CLAIM_EVERY_MS 50
 #define IDLE_TICK_MS 10000L
 #define PURGE_EVERY_MS 60000L
 #define MAX_BACKOFF_MS (10 * 60 * 1000L)
@@ -334,6 +336,56 @@ count_waiting(void)
 /* ---- one row ---- */
 
 /*
+ * The claiming statement, prepared once per queue table (a probe takes a row
+ * before it is due): $1 rows at most, due first, none while an older row for
+ * the same PersonId is pending or being sent, marked 'sending' at once.
+ */
+static SPIPlanPtr
+claim_plan(bool probe)
+{
+	static SPIPlanPtr plans[2];
+	static char *prepared_for[2];
+	Oid			types[1] = {INT4OID};
+	SPIPlanPtr	plan;
+
+	if (plans[probe] != NULL && strcmp(prepared_for[probe], queue_table) == 0)
+		return plans[probe];
+	if (plans[probe] != NULL)
+	{
+		SPI_freeplan(plans[probe]);
+		pfree(prepared_for[probe]);
+		plans[probe] = NULL;
+	}
+	plan = SPI_prepare(psprintf("WITH due AS ("
+								"  SELECT id FROM %s q"
+								"  WHERE state = 'pending'%s"
+								"  AND NOT EXISTS (SELECT FROM %s o"
+								"   WHERE (o.params ->> 'PersonId') = (q.params ->> 'PersonId')"
+								"   AND o.state IN ('pending', 'sending') AND o.id < q.id)"
+								"  ORDER BY next_attempt_at, id LIMIT $1"
+								"  FOR UPDATE SKIP LOCKED),"
+								" claimed AS ("
+								"  UPDATE %s q SET state = 'sending', attempts = q.attempts + 1,"
+								"   last_attempt_at = pg_catalog.now()"
+								"  FROM due WHERE q.id = due.id"
+								"  RETURNING q.id, q.action, q.params, q.missing_ok, q.in_doubt,"
+								"   q.attempts, q.next_attempt_at)"
+								" SELECT id, action, params, missing_ok, in_doubt, attempts"
+								" FROM claimed ORDER BY next_attempt_at, id",
+								queue_table,
+								probe ? "" : " AND next_attempt_at <= pg_catalog.now()",
+								queue_table, queue_table),
+					   1, types);
+	if (plan == NULL)
+		elog(ERROR, "iai worker: could not prepare the claiming statement: %s",
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	plans[probe] = plan;
+	prepared_for[probe] = MemoryContextStrdup(TopMemoryContext, queue_table);
+	return plan;
+}
+
+/*
  * Claim up to max due rows, durably marked 'sending', into rows[], in the
  * order they are to be sent; a probe takes the next pending one even if its
  * retry is not due yet.  A row waits while an older one for the same
@@ -356,26 +408,11 @@ claim_rows(QueueRow *rows, int max, bool probe, long *sleep_ms)
 		return 0;
 	}
 
-	rc = SPI_execute(psprintf("WITH due AS ("
-							  "  SELECT id FROM %s q"
-							  "  WHERE state = 'pending'%s"
-							  "  AND NOT EXISTS (SELECT FROM %s o"
-							  "   WHERE (o.params ->> 'PersonId') = (q.params ->> 'PersonId')"
-							  "   AND o.state IN ('pending', 'sending') AND o.id < q.id)"
-							  "  ORDER BY next_attempt_at, id LIMIT %d"
-							  "  FOR UPDATE SKIP LOCKED),"
-							  " claimed AS ("
-							  "  UPDATE %s q SET state = 'sending', attempts = q.attempts + 1,"
-							  "   last_attempt_at = pg_catalog.now()"
-							  "  FROM due WHERE q.id = due.id"
-							  "  RETURNING q.id, q.action, q.params, q.missing_ok, q.in_doubt,"
-							  "   q.attempts, q.next_attempt_at)"
-							  " SELECT id, action, params, missing_ok, in_doubt, attempts"
-							  " FROM claimed ORDER BY next_attempt_at, id",
-							  queue_table,
-							  probe ? "" : " AND next_attempt_at <= pg_catalog.now()",
-							  queue_table, max, queue_table),
-					 false, 0);
+	{
+		Datum		limit = Int32GetDatum(max);
+
+		rc = SPI_execute_plan(claim_plan(probe), &limit, NULL, false, 0);
+	}
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "iai worker: could not claim rows: %s", SPI_result_code_string(rc));
 
@@ -1045,6 +1082,8 @@ deliver_window(long *sleep_ms)
 {
 	bool		any = false;
 	bool		claim_more = true;
+	int64		last_claim_ns = 0;
+	int			free_slots;
 
 	win.size = iai_queue_max_in_flight;
 	win.flights = MemoryContextAllocZero(worker_cxt, sizeof(Flight) * win.size);
@@ -1070,17 +1109,24 @@ deliver_window(long *sleep_ms)
 			 * Claim more when none waits for a slot: as many as may be in
 			 * flight, but no more than a quarter second's worth under the
 			 * rate limit, so that claimed rows do not wait long unsent.
+			 * Claiming commits synchronously, so it waits until half the
+			 * window is free or CLAIM_EVERY_MS has passed, not for every
+			 * answer.
 			 */
+			free_slots = win.size - win.nsent - win.ndone;
 			if (claim_more && win.nwaiting == 0 && !outage_state.paused &&
-				win.nsent + win.ndone < win.size)
+				free_slots > 0 &&
+				(free_slots >= win.size / 2 || win.nsent == 0 ||
+				 iai_now_ns() - last_claim_ns >= CLAIM_EVERY_MS * INT64CONST(1000000)))
 			{
 				QueueRow	rows[IAI_MAX_IN_FLIGHT];
-				int			want = win.size - win.nsent - win.ndone;
+				int			want = free_slots;
 				int			n;
 
 				if (iai_rate_limit > 0)
 					want = Min(want, Max(iai_rate_limit / 4, 1));
 				n = claim_rows(rows, want, false, sleep_ms);
+				last_claim_ns = iai_now_ns();
 				claim_more = (n > 0);
 				for (int i = 0; i < n; i++)
 				{
