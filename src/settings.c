@@ -386,12 +386,12 @@ check_language(char **newval, void **extra, GucSource source)
 }
 
 /*
- * Parse the endpoint with libcurl's own URL parser (so what is validated is
- * what libcurl will connect to) and keep the normalised URL and the Host
- * header as the GUC's "extra".
+ * A base URL, checked once for the three settings that name one (see
+ * settings.h), so that they accept and refuse the same URLs.
  */
-static bool
-check_endpoint(char **newval, void **extra, GucSource source)
+const char *
+iai_check_base_url(const char *value, const char *path_problem,
+				   char **origin, bool *user_info)
 {
 	CURLU	   *u;
 	char	   *scheme = NULL,
@@ -400,12 +400,71 @@ check_endpoint(char **newval, void **extra, GucSource source)
 			   *path = NULL,
 			   *part = NULL;
 	const char *problem = NULL;
-	bool		shown = true;
+
+	*origin = NULL;
+	*user_info = false;
+	u = curl_url();
+	if (u == NULL)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, value, 0) != CURLUE_OK)
+		problem = "It is not a URL with a scheme and a host name.";
+	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+			 (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+		problem = "Only the http and https schemes are supported.";
+	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
+		problem = "The URL has no host name.";
+	else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK)
+	{
+		/* it may hold a password: the caller must not repeat the value */
+		*user_info = true;
+		problem = "The URL must not contain user information.";
+	}
+	else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
+			 curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK)
+		problem = "The URL must not have a query or a fragment.";
+	else if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+			 strcmp(path, "/") != 0 && path[0] != '\0')
+		problem = path_problem;
+
+	if (problem == NULL)
+	{
+		/* the default port is not part of the Host header */
+		if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK &&
+			((strcmp(scheme, "https") == 0 && strcmp(port, "443") == 0) ||
+			 (strcmp(scheme, "http") == 0 && strcmp(port, "80") == 0)))
+		{
+			curl_free(port);
+			port = NULL;
+		}
+		*origin = psprintf("%s://%s%s%s", scheme, host,
+						   port ? ":" : "", port ? port : "");
+		for (char *c = *origin; *c; c++)
+			*c = pg_ascii_tolower((unsigned char) *c);
+	}
+
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_free(part);
+	curl_url_cleanup(u);
+	return problem;
+}
+
+/*
+ * Keep the endpoint, parsed by iai_check_base_url, as the GUC's "extra":
+ * the normalised URL and the Host header.
+ */
+static bool
+check_endpoint(char **newval, void **extra, GucSource source)
+{
+	const char *problem;
+	char	   *origin;
+	bool		user_info;
 	IaiEndpoint *ep;
-	char	   *buf;
-	size_t		hostlen;
-	size_t		portlen;
+	const char *authority;
 	size_t		urllen;
+	size_t		hostlen;
 
 	if (*newval == NULL || (*newval)[0] == '\0')
 		return invalid_value("iai.endpoint",
@@ -415,78 +474,33 @@ check_endpoint(char **newval, void **extra, GucSource source)
 		return invalid_value("iai.endpoint", "The URL contains control characters.",
 							 NULL, sizeof(IaiEndpoint), extra, source);
 
-	u = curl_url();
-	if (u == NULL)
-		return false;
-	if (curl_url_set(u, CURLUPART_URL, *newval, 0) != CURLUE_OK)
-		problem = "It is not a URL with a scheme and a host name.";
-	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-			 (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
-		problem = "Only the http and https schemes are supported.";
-	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
-		problem = "The URL has no host name.";
-	else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK)
-	{
-		/* it may hold a password: do not repeat the value */
-		shown = false;
-		problem = "The URL must not contain user information.";
-	}
-	else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
-			 curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK)
-		problem = "The URL must not have a query or a fragment.";
-	else if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
-			 strcmp(path, "/") != 0 && path[0] != '\0')
-		problem = "The URL must not have a path; requests always go to \"/\".";
-
-	if (problem == NULL &&
-		curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK &&
-		((strcmp(scheme, "https") == 0 && strcmp(port, "443") == 0) ||
-		 (strcmp(scheme, "http") == 0 && strcmp(port, "80") == 0)))
-	{
-		/* the default port is not part of the Host header */
-		curl_free(port);
-		port = NULL;
-	}
-
-	ep = NULL;
-	if (problem == NULL)
-	{
-		hostlen = strlen(host);
-		portlen = port ? strlen(port) + 1 : 0;
-		urllen = strlen(scheme) + 3 + hostlen + portlen + 1;
-		/* one chunk: GUC frees an extra as a whole */
-		ep = iai_guc_malloc(sizeof(IaiEndpoint) + urllen + 1 + hostlen + portlen + 1);
-		if (ep != NULL)
-		{
-			memset(ep, 0, sizeof(IaiEndpoint));
-			buf = (char *) (ep + 1);
-			ep->url = buf;
-			snprintf(buf, urllen + 1, "%s://%s%s%s/", scheme, host,
-					 port ? ":" : "", port ? port : "");
-			for (char *c = buf; *c; c++)
-				*c = pg_ascii_tolower((unsigned char) *c);
-			ep->host_header = buf + urllen + 1;
-			snprintf(ep->host_header, hostlen + portlen + 1, "%s%s%s", host,
-					 port ? ":" : "", port ? port : "");
-			for (char *c = ep->host_header; *c; c++)
-				*c = pg_ascii_tolower((unsigned char) *c);
-		}
-	}
-
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(path);
-	curl_free(part);
-	curl_url_cleanup(u);
-
+	problem = iai_check_base_url(*newval,
+								 "The URL must not have a path; requests always go to \"/\".",
+								 &origin, &user_info);
 	if (problem != NULL)
 	{
-		if (!invalid_value("iai.endpoint", problem, shown ? *newval : NULL,
+		if (!invalid_value("iai.endpoint", problem, user_info ? NULL : *newval,
 						   sizeof(IaiEndpoint), extra, source))
 			return false;
-		return shown || mask_user_info(newval);
+		return !user_info || mask_user_info(newval);
 	}
+	if (origin == NULL)
+		return false;
+
+	/* one chunk, as GUC frees an extra as a whole */
+	urllen = strlen(origin) + 1;
+	authority = strstr(origin, "://") + 3;
+	hostlen = strlen(authority);
+	ep = iai_guc_malloc(sizeof(IaiEndpoint) + urllen + 1 + hostlen + 1);
+	if (ep != NULL)
+	{
+		memset(ep, 0, sizeof(IaiEndpoint));
+		ep->url = (char *) (ep + 1);
+		snprintf(ep->url, urllen + 1, "%s/", origin);
+		ep->host_header = ep->url + urllen + 1;
+		memcpy(ep->host_header, authority, hostlen + 1);
+	}
+	pfree(origin);
 	if (ep == NULL)
 		return false;
 	*extra = ep;
