@@ -210,6 +210,21 @@ mask_user_info(char **newval)
 	return true;
 }
 
+/*
+ * invalid_value for a URL, which is not repeated, and is kept only with its
+ * user information masked, when that is what is wrong with it: that part
+ * may hold a password.
+ */
+static bool
+invalid_url(const char *name, const char *problem, bool user_info,
+			char **newval, size_t extra_size, void **extra, GucSource source)
+{
+	if (!invalid_value(name, problem, user_info ? NULL : *newval,
+					   extra_size, extra, source))
+		return false;
+	return !user_info || mask_user_info(newval);
+}
+
 /* Raise the error for a setting kept although refused. */
 static void
 raise_refused(const char *name, const IaiRefused *r)
@@ -478,12 +493,8 @@ check_endpoint(char **newval, void **extra, GucSource source)
 								 "The URL must not have a path; requests always go to \"/\".",
 								 &origin, &user_info);
 	if (problem != NULL)
-	{
-		if (!invalid_value("iai.endpoint", problem, user_info ? NULL : *newval,
-						   sizeof(IaiEndpoint), extra, source))
-			return false;
-		return !user_info || mask_user_info(newval);
-	}
+		return invalid_url("iai.endpoint", problem, user_info, newval,
+						   sizeof(IaiEndpoint), extra, source);
 	if (origin == NULL)
 		return false;
 
@@ -529,7 +540,7 @@ check_proxy(char **newval, void **extra, GucSource source)
 			   *path = NULL,
 			   *part = NULL;
 	const char *problem = NULL;
-	bool		shown = true;
+	bool		user_info = false;
 	IaiProxy   *px;
 	size_t		len;
 
@@ -548,7 +559,7 @@ check_proxy(char **newval, void **extra, GucSource source)
 			problem = "Only http:// and socks5h:// proxies are supported.";
 		else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK)
 		{
-			shown = false;
+			user_info = true;
 			problem = "The URL must not contain user information.";
 		}
 		else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
@@ -567,12 +578,8 @@ check_proxy(char **newval, void **extra, GucSource source)
 		curl_free(part);
 		curl_url_cleanup(u);
 		if (problem != NULL)
-		{
-			if (!invalid_value("iai.proxy", problem, shown ? v : NULL,
-							   sizeof(IaiProxy), extra, source))
-				return false;
-			return shown || mask_user_info(newval);
-		}
+			return invalid_url("iai.proxy", problem, user_info, newval,
+							   sizeof(IaiProxy), extra, source);
 	}
 
 	len = strlen(v) + 1;
