@@ -401,6 +401,71 @@ check_language(char **newval, void **extra, GucSource source)
 }
 
 /*
+ * The parts of a URL as libcurl reads it, so that what a setting's check
+ * judges is what libcurl will connect to.  The strings are libcurl's, NULL
+ * where the URL has no such part; free_url_parts frees them.
+ */
+typedef struct UrlParts
+{
+	char	   *scheme;
+	char	   *host;
+	char	   *port;
+	char	   *path;
+	bool		user;			/* user information, which may hold a password */
+	bool		query_or_fragment;
+} UrlParts;
+
+/*
+ * Read the parts of value with libcurl's URL parser and its flags.  Returns
+ * 1 if it is a URL with a scheme, 0 if not, -1 if libcurl ran out of memory.
+ */
+static int
+get_url_parts(const char *value, unsigned int flags, UrlParts *parts)
+{
+	CURLU	   *u = curl_url();
+	char	   *part = NULL;
+	int			parsed = 0;
+
+	memset(parts, 0, sizeof(UrlParts));
+	if (u == NULL)
+		return -1;
+	if (curl_url_set(u, CURLUPART_URL, value, flags) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_SCHEME, &parts->scheme, 0) == CURLUE_OK)
+	{
+		parsed = 1;
+		(void) curl_url_get(u, CURLUPART_HOST, &parts->host, 0);
+		(void) curl_url_get(u, CURLUPART_PORT, &parts->port, 0);
+		(void) curl_url_get(u, CURLUPART_PATH, &parts->path, 0);
+		parts->user = curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK;
+		curl_free(part);
+		part = NULL;
+		parts->query_or_fragment =
+			curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
+			curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK;
+		curl_free(part);
+	}
+	curl_url_cleanup(u);
+	return parsed;
+}
+
+static void
+free_url_parts(UrlParts *parts)
+{
+	curl_free(parts->scheme);
+	curl_free(parts->host);
+	curl_free(parts->port);
+	curl_free(parts->path);
+}
+
+/* A path that is more than "/". */
+static bool
+url_has_path(const UrlParts *parts)
+{
+	return parts->path != NULL && strcmp(parts->path, "/") != 0 &&
+		parts->path[0] != '\0';
+}
+
+/*
  * A base URL, checked once for the three settings that name one (see
  * settings.h), so that they accept and refuse the same URLs.
  */
@@ -408,61 +473,46 @@ const char *
 iai_check_base_url(const char *value, const char *path_problem,
 				   char **origin, bool *user_info)
 {
-	CURLU	   *u;
-	char	   *scheme = NULL,
-			   *host = NULL,
-			   *port = NULL,
-			   *path = NULL,
-			   *part = NULL;
+	UrlParts	url;
+	int			parsed = get_url_parts(value, 0, &url);
 	const char *problem = NULL;
 
 	*origin = NULL;
 	*user_info = false;
-	u = curl_url();
-	if (u == NULL)
+	if (parsed < 0)
 		return NULL;
-	if (curl_url_set(u, CURLUPART_URL, value, 0) != CURLUE_OK)
+	if (parsed == 0)
 		problem = "It is not a URL with a scheme and a host name.";
-	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-			 (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+	else if (strcmp(url.scheme, "http") != 0 && strcmp(url.scheme, "https") != 0)
 		problem = "Only the http and https schemes are supported.";
-	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
+	else if (url.host == NULL || url.host[0] == '\0')
 		problem = "The URL has no host name.";
-	else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK)
+	else if (url.user)
 	{
 		/* it may hold a password: the caller must not repeat the value */
 		*user_info = true;
 		problem = "The URL must not contain user information.";
 	}
-	else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
-			 curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK)
+	else if (url.query_or_fragment)
 		problem = "The URL must not have a query or a fragment.";
-	else if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
-			 strcmp(path, "/") != 0 && path[0] != '\0')
+	else if (url_has_path(&url))
 		problem = path_problem;
 
 	if (problem == NULL)
 	{
+		const char *port = url.port;
+
 		/* the default port is not part of the Host header */
-		if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK &&
-			((strcmp(scheme, "https") == 0 && strcmp(port, "443") == 0) ||
-			 (strcmp(scheme, "http") == 0 && strcmp(port, "80") == 0)))
-		{
-			curl_free(port);
+		if (port != NULL &&
+			((strcmp(url.scheme, "https") == 0 && strcmp(port, "443") == 0) ||
+			 (strcmp(url.scheme, "http") == 0 && strcmp(port, "80") == 0)))
 			port = NULL;
-		}
-		*origin = psprintf("%s://%s%s%s", scheme, host,
+		*origin = psprintf("%s://%s%s%s", url.scheme, url.host,
 						   port ? ":" : "", port ? port : "");
 		for (char *c = *origin; *c; c++)
 			*c = pg_ascii_tolower((unsigned char) *c);
 	}
-
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(path);
-	curl_free(part);
-	curl_url_cleanup(u);
+	free_url_parts(&url);
 	return problem;
 }
 
@@ -533,12 +583,8 @@ static bool
 check_proxy(char **newval, void **extra, GucSource source)
 {
 	const char *v = *newval ? *newval : "";
-	CURLU	   *u;
-	char	   *scheme = NULL,
-			   *host = NULL,
-			   *port = NULL,
-			   *path = NULL,
-			   *part = NULL;
+	UrlParts	url;
+	int			parsed;
 	const char *problem = NULL;
 	bool		user_info = false;
 	IaiProxy   *px;
@@ -549,34 +595,25 @@ check_proxy(char **newval, void **extra, GucSource source)
 							 NULL, sizeof(IaiProxy), extra, source);
 	if (v[0] != '\0' && strcmp(v, "environment") != 0)
 	{
-		u = curl_url();
-		if (u == NULL)
+		parsed = get_url_parts(v, CURLU_NON_SUPPORT_SCHEME, &url);
+		if (parsed < 0)
 			return false;
-		if (curl_url_set(u, CURLUPART_URL, v, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
-			curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+		if (parsed == 0)
 			problem = "It is neither \"\", \"environment\" nor a URL such as \"http://proxy.example.com:3128\".";
-		else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "socks5h") != 0)
+		else if (strcmp(url.scheme, "http") != 0 && strcmp(url.scheme, "socks5h") != 0)
 			problem = "Only http:// and socks5h:// proxies are supported.";
-		else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK)
+		else if (url.user)
 		{
 			user_info = true;
 			problem = "The URL must not contain user information.";
 		}
-		else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
+		else if (url.host == NULL || url.host[0] == '\0')
 			problem = "The URL has no host name.";
-		else if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+		else if (url.port == NULL)
 			problem = "The URL must name the proxy's port.";
-		else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
-				 curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK ||
-				 (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
-				  strcmp(path, "/") != 0 && path[0] != '\0'))
+		else if (url.query_or_fragment || url_has_path(&url))
 			problem = "The URL must have nothing after the host and port.";
-		curl_free(scheme);
-		curl_free(host);
-		curl_free(port);
-		curl_free(path);
-		curl_free(part);
-		curl_url_cleanup(u);
+		free_url_parts(&url);
 		if (problem != NULL)
 			return invalid_url("iai.proxy", problem, user_info, newval,
 							   sizeof(IaiProxy), extra, source);
