@@ -45,14 +45,10 @@
 #define SEM_DONE return
 #endif
 
-#define MAX_TRACKED_DEPTH 3
-
-/* Where the parser is: the key at each object level (NULL inside arrays). */
+/* Where the answer's parse is, and what it found. */
 typedef struct ParseState
 {
-	int			depth;
-	const char *key[MAX_TRACKED_DEPTH + 1];	/* key[1] is a top-level key */
-	bool		top_is_object;
+	IaiJsonWalk walk;			/* first: the callbacks get its address */
 	bool		has_response;
 	IaiAnswer  *answer;
 } ParseState;
@@ -60,11 +56,13 @@ typedef struct ParseState
 static bool
 at(ParseState *s, int depth, const char *k1, const char *k2, const char *k3)
 {
-	if (s->depth != depth)
+	char	  **key = s->walk.key;
+
+	if (s->walk.depth != depth)
 		return false;
-	return (k1 == NULL || (s->key[1] && strcmp(s->key[1], k1) == 0)) &&
-		(k2 == NULL || (s->key[2] && strcmp(s->key[2], k2) == 0)) &&
-		(k3 == NULL || (s->key[3] && strcmp(s->key[3], k3) == 0));
+	return (k1 == NULL || (key[1] && strcmp(key[1], k1) == 0)) &&
+		(k2 == NULL || (key[2] && strcmp(key[2], k2) == 0)) &&
+		(k3 == NULL || (key[3] && strcmp(key[3], k3) == 0));
 }
 
 static void
@@ -75,10 +73,14 @@ replace(char **slot, char *value)
 	*slot = value;
 }
 
-/* A value starts at the current position: forget what it replaces. */
+/*
+ * A value starts at the current position: forget what it replaces, and
+ * note the objects that an answer must or may have.
+ */
 static void
-value_starts(ParseState *s)
+value_starts(IaiJsonWalk *walk, JsonTokenType type)
 {
+	ParseState *s = (ParseState *) walk;
 	IaiAnswer  *a = s->answer;
 
 	if (at(s, 1, "Response", NULL, NULL))
@@ -101,79 +103,22 @@ value_starts(ParseState *s)
 		replace(&a->code, NULL);
 	else if (at(s, 3, "Response", "Error", "Message"))
 		replace(&a->message, NULL);
-}
 
-static void
-forget_key(ParseState *s, int depth)
-{
-	if (depth <= MAX_TRACKED_DEPTH && s->key[depth])
-	{
-		pfree((char *) s->key[depth]);
-		s->key[depth] = NULL;
-	}
-}
-
-static SEM_ACTION
-object_start(void *state)
-{
-	ParseState *s = state;
-
-	if (s->depth == 0)
-		s->top_is_object = true;
-	value_starts(s);
+	if (type != JSON_TOKEN_OBJECT_START)
+		return;
 	if (at(s, 1, "Response", NULL, NULL))
 		s->has_response = true;
 	else if (at(s, 2, "Response", "Error", NULL))
-		s->answer->has_error = true;
-	s->depth++;
-	forget_key(s, s->depth);
-	SEM_DONE;
+		a->has_error = true;
 }
 
-static SEM_ACTION
-container_end(void *state)
+static void
+scalar(IaiJsonWalk *walk, char *token, JsonTokenType type)
 {
-	ParseState *s = state;
-
-	forget_key(s, s->depth);
-	s->depth--;
-	SEM_DONE;
-}
-
-static SEM_ACTION
-array_start(void *state)
-{
-	ParseState *s = state;
-
-	value_starts(s);
-	s->depth++;
-	forget_key(s, s->depth);
-	SEM_DONE;
-}
-
-static SEM_ACTION
-field_start(void *state, char *fname, bool isnull)
-{
-	ParseState *s = state;
-
-	if (s->depth <= MAX_TRACKED_DEPTH)
-	{
-		forget_key(s, s->depth);
-		s->key[s->depth] = fname;	/* kept until the next key or the end */
-	}
-	else
-		pfree(fname);
-	SEM_DONE;
-}
-
-static SEM_ACTION
-scalar(void *state, char *token, JsonTokenType type)
-{
-	ParseState *s = state;
+	ParseState *s = (ParseState *) walk;
 	IaiAnswer  *a = s->answer;
 	char	  **slot = NULL;
 
-	value_starts(s);
 	if (type == JSON_TOKEN_STRING)
 	{
 		if (at(s, 2, "Response", "RequestId", NULL))
@@ -187,6 +132,79 @@ scalar(void *state, char *token, JsonTokenType type)
 		replace(slot, token);
 	else if (token)
 		pfree(token);
+}
+
+/* ---- the walk: the parser's semantic actions ---- */
+
+static void
+forget_key(IaiJsonWalk *w, int depth)
+{
+	if (depth <= IAI_JSON_DEPTH && w->key[depth])
+	{
+		pfree(w->key[depth]);
+		w->key[depth] = NULL;
+	}
+}
+
+/* An array or an object starts: one level deeper, with no key yet. */
+static void
+enter(IaiJsonWalk *w, JsonTokenType type)
+{
+	w->value_starts(w, type);
+	w->depth++;
+	forget_key(w, w->depth);
+}
+
+static SEM_ACTION
+walk_array_start(void *state)
+{
+	enter(state, JSON_TOKEN_ARRAY_START);
+	SEM_DONE;
+}
+
+static SEM_ACTION
+walk_object_start(void *state)
+{
+	IaiJsonWalk *w = state;
+
+	if (w->depth == 0)
+		w->top_is_object = true;
+	enter(w, JSON_TOKEN_OBJECT_START);
+	SEM_DONE;
+}
+
+static SEM_ACTION
+walk_container_end(void *state)
+{
+	IaiJsonWalk *w = state;
+
+	forget_key(w, w->depth);
+	w->depth--;
+	SEM_DONE;
+}
+
+static SEM_ACTION
+walk_field_start(void *state, char *fname, bool isnull)
+{
+	IaiJsonWalk *w = state;
+
+	if (w->depth <= IAI_JSON_DEPTH)
+	{
+		forget_key(w, w->depth);
+		w->key[w->depth] = fname;	/* kept until the next key or the end */
+	}
+	else
+		pfree(fname);
+	SEM_DONE;
+}
+
+static SEM_ACTION
+walk_scalar(void *state, char *token, JsonTokenType type)
+{
+	IaiJsonWalk *w = state;
+
+	w->value_starts(w, type);
+	w->scalar(w, token, type);
 	SEM_DONE;
 }
 
@@ -266,8 +284,14 @@ iai_unescape_non_ascii(const char *text, size_t len, size_t *outlen)
 	return out;
 }
 
-JsonParseErrorType
-iai_run_json_parser(const char *body, size_t len, JsonSemAction *sem)
+/*
+ * Run the server's JSON parser (its frontend build in the fuzz target) over
+ * body with the callbacks in sem.  The lexer's copy of the last string is
+ * wiped, as it may hold a credential.  The lexer's interface changed in
+ * PostgreSQL 17; this hides the change.
+ */
+static JsonParseErrorType
+run_json_parser(const char *body, size_t len, JsonSemAction *sem)
 {
 	JsonLexContext *lex;
 	JsonParseErrorType rc;
@@ -294,11 +318,34 @@ iai_run_json_parser(const char *body, size_t len, JsonSemAction *sem)
 	return rc;
 }
 
+JsonParseErrorType
+iai_walk_json(const char *body, size_t len, IaiJsonWalk *walk)
+{
+	JsonSemAction sem;
+	JsonParseErrorType rc;
+
+	walk->depth = 0;
+	memset(walk->key, 0, sizeof(walk->key));
+	walk->top_is_object = false;
+	memset(&sem, 0, sizeof(sem));
+	sem.semstate = walk;
+	sem.object_start = walk_object_start;
+	sem.object_end = walk_container_end;
+	sem.array_start = walk_array_start;
+	sem.array_end = walk_container_end;
+	sem.object_field_start = walk_field_start;
+	sem.scalar = walk_scalar;
+
+	rc = run_json_parser(body, len, &sem);
+	for (int d = 1; d <= IAI_JSON_DEPTH; d++)
+		forget_key(walk, d);
+	return rc;
+}
+
 const char *
 iai_parse_answer(const char *body, size_t len, IaiAnswer *answer)
 {
 	ParseState	state;
-	JsonSemAction sem;
 	JsonParseErrorType rc;
 
 	memset(answer, 0, sizeof(*answer));
@@ -313,23 +360,14 @@ iai_parse_answer(const char *body, size_t len, IaiAnswer *answer)
 	answer->text_len = len;
 
 	memset(&state, 0, sizeof(state));
+	state.walk.value_starts = value_starts;
+	state.walk.scalar = scalar;
 	state.answer = answer;
-	memset(&sem, 0, sizeof(sem));
-	sem.semstate = &state;
-	sem.object_start = object_start;
-	sem.object_end = container_end;
-	sem.array_start = array_start;
-	sem.array_end = container_end;
-	sem.object_field_start = field_start;
-	sem.scalar = scalar;
-
-	rc = iai_run_json_parser(body, len, &sem);
-	for (int i = 1; i <= MAX_TRACKED_DEPTH; i++)
-		forget_key(&state, i);
+	rc = iai_walk_json(body, len, &state.walk);
 
 	if (rc != JSON_SUCCESS)
 		return "it is not JSON";
-	if (!state.top_is_object || !state.has_response)
+	if (!state.walk.top_is_object || !state.has_response)
 		return "it has no Response object";
 	if (answer->request_id == NULL || answer->request_id[0] == '\0')
 		return "it has no RequestId";

@@ -30,16 +30,43 @@ typedef struct IaiAnswer
  * what is wrong with it, for a message.  Strings are palloc'd and always
  * UTF-8, whatever the database's encoding; so is text, once set.
  */
-/*
- * Run the server's JSON parser (its frontend build in the fuzz target) over
- * body, UTF-8 of at most INT_MAX bytes, with the callbacks in sem.  The
- * lexer's copy of the last string is wiped, as it may hold a credential.
- * The lexer's interface changed in PostgreSQL 17; this hides the change.
- */
-extern JsonParseErrorType iai_run_json_parser(const char *body, size_t len,
-											  JsonSemAction *sem);
-
 extern const char *iai_parse_answer(const char *body, size_t len, IaiAnswer *answer);
+
+#define IAI_JSON_DEPTH 3
+
+/*
+ * One streaming pass of the server's JSON parser that keeps track of where
+ * it is: the key at each object level down to IAI_JSON_DEPTH.  A caller
+ * puts it first in a state of its own and sets the two callbacks.
+ */
+typedef struct IaiJsonWalk
+{
+	int			depth;			/* 1 inside the top-level value, and so on */
+	char	   *key[IAI_JSON_DEPTH + 1];	/* key[1] is a top-level key; NULL
+											 * inside arrays */
+	bool		top_is_object;
+
+	/*
+	 * A value starts where depth and key say (an object or an array: before
+	 * it is entered); type is that of its first token.  A duplicate key's
+	 * value replaces the earlier one from here on.
+	 */
+	void		(*value_starts) (struct IaiJsonWalk *walk, JsonTokenType type);
+
+	/*
+	 * A scalar, after value_starts: its text (palloc'd, or NULL) is the
+	 * callback's to keep or free.
+	 */
+	void		(*scalar) (struct IaiJsonWalk *walk, char *token, JsonTokenType type);
+} IaiJsonWalk;
+
+/*
+ * Walk body, UTF-8 of at most INT_MAX bytes, calling walk's callbacks.
+ * The lexer's copy of the last string is wiped, as it may hold a
+ * credential; the keys are freed at the end.  Returns the parser's verdict.
+ */
+extern JsonParseErrorType iai_walk_json(const char *body, size_t len,
+										IaiJsonWalk *walk);
 
 /*
  * JSON text (len bytes of UTF-8) with every \u escape of a character

@@ -27,8 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "common/hashfn.h"
 #include "lib/stringinfo.h"
 #include "storage/fd.h"
@@ -627,76 +625,36 @@ iai_describe_credentials(const IaiCredentials *creds)
 /* ---- settings ---- */
 
 /*
- * A base URL: http or https, a host and maybe a port, nothing else.  The
- * normalised "scheme://host[:port]" goes in *extra.
+ * A base URL: http or https, a host and maybe a port, nothing else (see
+ * iai_check_base_url).  The normalised "scheme://host[:port]" goes in
+ * *extra.
  */
 static bool
 check_base_url(const char *name, char **newval, void **extra)
 {
-	CURLU	   *u;
-	char	   *scheme = NULL,
-			   *host = NULL,
-			   *port = NULL,
-			   *path = NULL,
-			   *part = NULL;
-	const char *problem = NULL;
-	char	   *norm = NULL;
+	const char *problem;
+	char	   *origin;
+	bool		user_info;
 
 	if (*newval == NULL || (*newval)[0] == '\0' || iai_has_control_chars(*newval))
 	{
 		GUC_check_errdetail("\"%s\" must be an http or https URL without a path.", name);
 		return false;
 	}
-	u = curl_url();
-	if (u == NULL)
-		return false;
-	if (curl_url_set(u, CURLUPART_URL, *newval, 0) != CURLUE_OK)
-		problem = "It is not a URL with a scheme and a host name.";
-	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-			 (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
-		problem = "Only the http and https schemes are supported.";
-	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
-		problem = "The URL has no host name.";
-	else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK)
-	{
-		GUC_check_errmsg("invalid value for parameter \"%s\"", name);
-		problem = "The URL must not contain user information.";
-	}
-	else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
-			 curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK)
-		problem = "The URL must not have a query or a fragment.";
-	else if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
-			 strcmp(path, "/") != 0 && path[0] != '\0')
-		problem = "The URL must not have a path.";
-	if (problem == NULL)
-	{
-		size_t		len;
-
-		(void) curl_url_get(u, CURLUPART_PORT, &port, 0);
-		len = strlen(scheme) + 3 + strlen(host) + (port ? strlen(port) + 1 : 0) + 1;
-		norm = iai_guc_malloc(len);
-		if (norm != NULL)
-		{
-			snprintf(norm, len, "%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "");
-			for (char *c = norm; *c; c++)
-				*c = pg_ascii_tolower((unsigned char) *c);
-		}
-	}
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(path);
-	curl_free(part);
-	curl_url_cleanup(u);
+	problem = iai_check_base_url(*newval, "The URL must not have a path.",
+								 &origin, &user_info);
 	if (problem != NULL)
 	{
+		if (user_info)
+			GUC_check_errmsg("invalid value for parameter \"%s\"", name);
 		GUC_check_errdetail("%s", problem);
 		return false;
 	}
-	if (norm == NULL)
+	if (origin == NULL)
 		return false;
-	*extra = norm;
-	return true;
+	*extra = iai_guc_strdup(origin);
+	pfree(origin);
+	return *extra != NULL;
 }
 
 static bool

@@ -45,18 +45,9 @@
 #define STS_VERSION "2018-08-13"
 #define STS_ACTION "AssumeRoleWithWebIdentity"
 
-/* Semantic actions return a status from PostgreSQL 16 on. */
-#if PG_VERSION_NUM >= 160000
-#define SEM_ACTION JsonParseErrorType
-#define SEM_DONE return JSON_SUCCESS
-#else
-#define SEM_ACTION void
-#define SEM_DONE return
-#endif
-
 /* ---- picking a few scalars out of a JSON object ---- */
 
-#define PICK_DEPTH 3
+#define PICK_DEPTH IAI_JSON_DEPTH
 
 typedef struct Pick
 {
@@ -70,9 +61,7 @@ typedef struct Pick
 
 typedef struct PickState
 {
-	int			depth;
-	char	   *key[PICK_DEPTH + 1];	/* key[1] is a top-level key */
-	bool		top_is_object;
+	IaiJsonWalk walk;			/* first: the callbacks get its address */
 	Pick	   *picks;
 	int			npicks;
 } PickState;
@@ -88,10 +77,10 @@ pick_here(PickState *s)
 
 		while (n < PICK_DEPTH && p->path[n] != NULL)
 			n++;
-		if (n != s->depth)
+		if (n != s->walk.depth)
 			continue;
 		for (int d = 1; d <= n && match; d++)
-			match = s->key[d] != NULL && strcmp(s->key[d], p->path[d - 1]) == 0;
+			match = s->walk.key[d] != NULL && strcmp(s->walk.key[d], p->path[d - 1]) == 0;
 		if (match)
 			return p;
 	}
@@ -110,9 +99,9 @@ wipe(char *s)
 
 /* A value starts here: whatever it replaces (duplicate keys) is dropped. */
 static void
-pick_value_starts(PickState *s)
+pick_value_starts(IaiJsonWalk *walk, JsonTokenType type)
 {
-	Pick	   *p = pick_here(s);
+	Pick	   *p = pick_here((PickState *) walk);
 
 	if (p != NULL)
 	{
@@ -122,71 +111,11 @@ pick_value_starts(PickState *s)
 	}
 }
 
-/* An array (or an object, below): one level deeper, with no key yet. */
-static SEM_ACTION
-pick_array_start(void *state)
+static void
+pick_scalar(IaiJsonWalk *walk, char *token, JsonTokenType type)
 {
-	PickState  *s = state;
+	Pick	   *p = pick_here((PickState *) walk);
 
-	pick_value_starts(s);
-	s->depth++;
-	if (s->depth <= PICK_DEPTH && s->key[s->depth])
-	{
-		pfree(s->key[s->depth]);
-		s->key[s->depth] = NULL;
-	}
-	SEM_DONE;
-}
-
-static SEM_ACTION
-pick_object_start(void *state)
-{
-	PickState  *s = state;
-
-	if (s->depth == 0)
-		s->top_is_object = true;
-	(void) pick_array_start(state);
-	SEM_DONE;
-}
-
-static SEM_ACTION
-pick_container_end(void *state)
-{
-	PickState  *s = state;
-
-	if (s->depth <= PICK_DEPTH && s->key[s->depth])
-	{
-		pfree(s->key[s->depth]);
-		s->key[s->depth] = NULL;
-	}
-	s->depth--;
-	SEM_DONE;
-}
-
-static SEM_ACTION
-pick_field_start(void *state, char *fname, bool isnull)
-{
-	PickState  *s = state;
-
-	if (s->depth <= PICK_DEPTH)
-	{
-		if (s->key[s->depth])
-			pfree(s->key[s->depth]);
-		s->key[s->depth] = fname;
-	}
-	else
-		pfree(fname);
-	SEM_DONE;
-}
-
-static SEM_ACTION
-pick_scalar(void *state, char *token, JsonTokenType type)
-{
-	PickState  *s = state;
-	Pick	   *p;
-
-	pick_value_starts(s);
-	p = pick_here(s);
 	if (p != NULL && token != NULL)
 	{
 		p->value = token;
@@ -195,7 +124,6 @@ pick_scalar(void *state, char *token, JsonTokenType type)
 	}
 	else
 		wipe(token);
-	SEM_DONE;
 }
 
 /*
@@ -206,29 +134,18 @@ static bool
 pick_json(const char *body, size_t len, Pick *picks, int npicks)
 {
 	PickState	state;
-	JsonSemAction sem;
 	JsonParseErrorType rc;
 
 	if (len == 0 || len > INT_MAX || memchr(body, '\0', len) != NULL ||
 		pg_encoding_verifymbstr(PG_UTF8, body, (int) len) != (int) len)
 		return false;
 	memset(&state, 0, sizeof(state));
+	state.walk.value_starts = pick_value_starts;
+	state.walk.scalar = pick_scalar;
 	state.picks = picks;
 	state.npicks = npicks;
-	memset(&sem, 0, sizeof(sem));
-	sem.semstate = &state;
-	sem.object_start = pick_object_start;
-	sem.object_end = pick_container_end;
-	sem.array_start = pick_array_start;
-	sem.array_end = pick_container_end;
-	sem.object_field_start = pick_field_start;
-	sem.scalar = pick_scalar;
-
-	rc = iai_run_json_parser(body, len, &sem);
-	for (int d = 1; d <= PICK_DEPTH; d++)
-		if (state.key[d])
-			pfree(state.key[d]);
-	return rc == JSON_SUCCESS && state.top_is_object;
+	rc = iai_walk_json(body, len, &state.walk);
+	return rc == JSON_SUCCESS && state.walk.top_is_object;
 }
 
 /* ---- results ---- */

@@ -212,6 +212,21 @@ mask_user_info(char **newval)
 	return true;
 }
 
+/*
+ * invalid_value for a URL, which is not repeated, and is kept only with its
+ * user information masked, when that is what is wrong with it: that part
+ * may hold a password.
+ */
+static bool
+invalid_url(const char *name, const char *problem, bool user_info,
+			char **newval, size_t extra_size, void **extra, GucSource source)
+{
+	if (!invalid_value(name, problem, user_info ? NULL : *newval,
+					   extra_size, extra, source))
+		return false;
+	return !user_info || mask_user_info(newval);
+}
+
 /* Raise the error for a setting kept although refused. */
 static void
 raise_refused(const char *name, const IaiRefused *r)
@@ -388,26 +403,135 @@ check_language(char **newval, void **extra, GucSource source)
 }
 
 /*
- * Parse the endpoint with libcurl's own URL parser (so what is validated is
- * what libcurl will connect to) and keep the normalised URL and the Host
- * header as the GUC's "extra".
+ * The parts of a URL as libcurl reads it, so that what a setting's check
+ * judges is what libcurl will connect to.  The strings are libcurl's, NULL
+ * where the URL has no such part; free_url_parts frees them.
+ */
+typedef struct UrlParts
+{
+	char	   *scheme;
+	char	   *host;
+	char	   *port;
+	char	   *path;
+	bool		user;			/* user information, which may hold a password */
+	bool		query_or_fragment;
+} UrlParts;
+
+/*
+ * Read the parts of value with libcurl's URL parser and its flags.  Returns
+ * 1 if it is a URL with a scheme, 0 if not, -1 if libcurl ran out of memory.
+ */
+static int
+get_url_parts(const char *value, unsigned int flags, UrlParts *parts)
+{
+	CURLU	   *u = curl_url();
+	char	   *part = NULL;
+	int			parsed = 0;
+
+	memset(parts, 0, sizeof(UrlParts));
+	if (u == NULL)
+		return -1;
+	if (curl_url_set(u, CURLUPART_URL, value, flags) == CURLUE_OK &&
+		curl_url_get(u, CURLUPART_SCHEME, &parts->scheme, 0) == CURLUE_OK)
+	{
+		parsed = 1;
+		(void) curl_url_get(u, CURLUPART_HOST, &parts->host, 0);
+		(void) curl_url_get(u, CURLUPART_PORT, &parts->port, 0);
+		(void) curl_url_get(u, CURLUPART_PATH, &parts->path, 0);
+		parts->user = curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK;
+		curl_free(part);
+		part = NULL;
+		parts->query_or_fragment =
+			curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
+			curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK;
+		curl_free(part);
+	}
+	curl_url_cleanup(u);
+	return parsed;
+}
+
+static void
+free_url_parts(UrlParts *parts)
+{
+	curl_free(parts->scheme);
+	curl_free(parts->host);
+	curl_free(parts->port);
+	curl_free(parts->path);
+}
+
+/* A path that is more than "/". */
+static bool
+url_has_path(const UrlParts *parts)
+{
+	return parts->path != NULL && strcmp(parts->path, "/") != 0 &&
+		parts->path[0] != '\0';
+}
+
+/*
+ * A base URL, checked once for the three settings that name one (see
+ * settings.h), so that they accept and refuse the same URLs.
+ */
+const char *
+iai_check_base_url(const char *value, const char *path_problem,
+				   char **origin, bool *user_info)
+{
+	UrlParts	url;
+	int			parsed = get_url_parts(value, 0, &url);
+	const char *problem = NULL;
+
+	*origin = NULL;
+	*user_info = false;
+	if (parsed < 0)
+		return NULL;
+	if (parsed == 0)
+		problem = "It is not a URL with a scheme and a host name.";
+	else if (strcmp(url.scheme, "http") != 0 && strcmp(url.scheme, "https") != 0)
+		problem = "Only the http and https schemes are supported.";
+	else if (url.host == NULL || url.host[0] == '\0')
+		problem = "The URL has no host name.";
+	else if (url.user)
+	{
+		/* it may hold a password: the caller must not repeat the value */
+		*user_info = true;
+		problem = "The URL must not contain user information.";
+	}
+	else if (url.query_or_fragment)
+		problem = "The URL must not have a query or a fragment.";
+	else if (url_has_path(&url))
+		problem = path_problem;
+
+	if (problem == NULL)
+	{
+		const char *port = url.port;
+
+		/* the default port is not part of the Host header */
+		if (port != NULL &&
+			((strcmp(url.scheme, "https") == 0 && strcmp(port, "443") == 0) ||
+			 (strcmp(url.scheme, "http") == 0 && strcmp(port, "80") == 0)))
+			port = NULL;
+		*origin = psprintf("%s://%s%s%s", url.scheme, url.host,
+						   port ? ":" : "", port ? port : "");
+		for (char *c = *origin; *c; c++)
+			*c = pg_ascii_tolower((unsigned char) *c);
+	}
+	free_url_parts(&url);
+	return problem;
+}
+
+/*
+ * Keep the endpoint, parsed by iai_check_base_url, as the GUC's "extra":
+ * the normalised URL and the Host header.
  */
 static bool
 check_endpoint(char **newval, void **extra, GucSource source)
 {
-	CURLU	   *u;
-	char	   *scheme = NULL,
-			   *host = NULL,
-			   *port = NULL,
-			   *path = NULL,
-			   *part = NULL;
-	const char *problem = NULL;
-	bool		shown = true;
+	const char *problem;
+	char	   *origin;
+	bool		user_info;
 	IaiEndpoint *ep;
-	char	   *buf;
-	size_t		hostlen;
-	size_t		portlen;
+	const char *authority;
 	size_t		urllen;
+	size_t		hostlen;
 
 	if (*newval == NULL || (*newval)[0] == '\0')
 		return invalid_value("iai.endpoint",
@@ -417,78 +541,29 @@ check_endpoint(char **newval, void **extra, GucSource source)
 		return invalid_value("iai.endpoint", "The URL contains control characters.",
 							 NULL, sizeof(IaiEndpoint), extra, source);
 
-	u = curl_url();
-	if (u == NULL)
-		return false;
-	if (curl_url_set(u, CURLUPART_URL, *newval, 0) != CURLUE_OK)
-		problem = "It is not a URL with a scheme and a host name.";
-	else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-			 (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
-		problem = "Only the http and https schemes are supported.";
-	else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
-		problem = "The URL has no host name.";
-	else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK)
-	{
-		/* it may hold a password: do not repeat the value */
-		shown = false;
-		problem = "The URL must not contain user information.";
-	}
-	else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
-			 curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK)
-		problem = "The URL must not have a query or a fragment.";
-	else if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
-			 strcmp(path, "/") != 0 && path[0] != '\0')
-		problem = "The URL must not have a path; requests always go to \"/\".";
-
-	if (problem == NULL &&
-		curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK &&
-		((strcmp(scheme, "https") == 0 && strcmp(port, "443") == 0) ||
-		 (strcmp(scheme, "http") == 0 && strcmp(port, "80") == 0)))
-	{
-		/* the default port is not part of the Host header */
-		curl_free(port);
-		port = NULL;
-	}
-
-	ep = NULL;
-	if (problem == NULL)
-	{
-		hostlen = strlen(host);
-		portlen = port ? strlen(port) + 1 : 0;
-		urllen = strlen(scheme) + 3 + hostlen + portlen + 1;
-		/* one chunk: GUC frees an extra as a whole */
-		ep = iai_guc_malloc(sizeof(IaiEndpoint) + urllen + 1 + hostlen + portlen + 1);
-		if (ep != NULL)
-		{
-			memset(ep, 0, sizeof(IaiEndpoint));
-			buf = (char *) (ep + 1);
-			ep->url = buf;
-			snprintf(buf, urllen + 1, "%s://%s%s%s/", scheme, host,
-					 port ? ":" : "", port ? port : "");
-			for (char *c = buf; *c; c++)
-				*c = pg_ascii_tolower((unsigned char) *c);
-			ep->host_header = buf + urllen + 1;
-			snprintf(ep->host_header, hostlen + portlen + 1, "%s%s%s", host,
-					 port ? ":" : "", port ? port : "");
-			for (char *c = ep->host_header; *c; c++)
-				*c = pg_ascii_tolower((unsigned char) *c);
-		}
-	}
-
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(path);
-	curl_free(part);
-	curl_url_cleanup(u);
-
+	problem = iai_check_base_url(*newval,
+								 "The URL must not have a path; requests always go to \"/\".",
+								 &origin, &user_info);
 	if (problem != NULL)
+		return invalid_url("iai.endpoint", problem, user_info, newval,
+						   sizeof(IaiEndpoint), extra, source);
+	if (origin == NULL)
+		return false;
+
+	/* one chunk, as GUC frees an extra as a whole */
+	urllen = strlen(origin) + 1;
+	authority = strstr(origin, "://") + 3;
+	hostlen = strlen(authority);
+	ep = iai_guc_malloc(sizeof(IaiEndpoint) + urllen + 1 + hostlen + 1);
+	if (ep != NULL)
 	{
-		if (!invalid_value("iai.endpoint", problem, shown ? *newval : NULL,
-						   sizeof(IaiEndpoint), extra, source))
-			return false;
-		return shown || mask_user_info(newval);
+		memset(ep, 0, sizeof(IaiEndpoint));
+		ep->url = (char *) (ep + 1);
+		snprintf(ep->url, urllen + 1, "%s/", origin);
+		ep->host_header = ep->url + urllen + 1;
+		memcpy(ep->host_header, authority, hostlen + 1);
 	}
+	pfree(origin);
 	if (ep == NULL)
 		return false;
 	*extra = ep;
@@ -510,14 +585,10 @@ static bool
 check_proxy(char **newval, void **extra, GucSource source)
 {
 	const char *v = *newval ? *newval : "";
-	CURLU	   *u;
-	char	   *scheme = NULL,
-			   *host = NULL,
-			   *port = NULL,
-			   *path = NULL,
-			   *part = NULL;
+	UrlParts	url;
+	int			parsed;
 	const char *problem = NULL;
-	bool		shown = true;
+	bool		user_info = false;
 	IaiProxy   *px;
 	size_t		len;
 
@@ -526,41 +597,28 @@ check_proxy(char **newval, void **extra, GucSource source)
 							 NULL, sizeof(IaiProxy), extra, source);
 	if (v[0] != '\0' && strcmp(v, "environment") != 0)
 	{
-		u = curl_url();
-		if (u == NULL)
+		parsed = get_url_parts(v, CURLU_NON_SUPPORT_SCHEME, &url);
+		if (parsed < 0)
 			return false;
-		if (curl_url_set(u, CURLUPART_URL, v, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
-			curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+		if (parsed == 0)
 			problem = "It is neither \"\", \"environment\" nor a URL such as \"http://proxy.example.com:3128\".";
-		else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "socks5h") != 0)
+		else if (strcmp(url.scheme, "http") != 0 && strcmp(url.scheme, "socks5h") != 0)
 			problem = "Only http:// and socks5h:// proxies are supported.";
-		else if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK)
+		else if (url.user)
 		{
-			shown = false;
+			user_info = true;
 			problem = "The URL must not contain user information.";
 		}
-		else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0')
+		else if (url.host == NULL || url.host[0] == '\0')
 			problem = "The URL has no host name.";
-		else if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+		else if (url.port == NULL)
 			problem = "The URL must name the proxy's port.";
-		else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
-				 curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK ||
-				 (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
-				  strcmp(path, "/") != 0 && path[0] != '\0'))
+		else if (url.query_or_fragment || url_has_path(&url))
 			problem = "The URL must have nothing after the host and port.";
-		curl_free(scheme);
-		curl_free(host);
-		curl_free(port);
-		curl_free(path);
-		curl_free(part);
-		curl_url_cleanup(u);
+		free_url_parts(&url);
 		if (problem != NULL)
-		{
-			if (!invalid_value("iai.proxy", problem, shown ? v : NULL,
-							   sizeof(IaiProxy), extra, source))
-				return false;
-			return shown || mask_user_info(newval);
-		}
+			return invalid_url("iai.proxy", problem, user_info, newval,
+							   sizeof(IaiProxy), extra, source);
 	}
 
 	len = strlen(v) + 1;

@@ -75,6 +75,27 @@ iai_nonempty(const char *s)
 }
 
 /*
+ * Check value, non-NULL, as a base URL for the settings that say where
+ * calls go (iai.endpoint, iai.metadata_url, iai.sts_endpoint): http or
+ * https, a host name, maybe a port, and nothing else.  It is parsed with
+ * libcurl's own URL parser, so that what is checked is what libcurl will
+ * connect to.  An empty value and control characters are the caller's to
+ * refuse first, in words of its own.
+ *
+ * Returns NULL if the value is valid, with *origin set to the palloc'd,
+ * lowercase "scheme://host[:port]", the port left out if it is the
+ * scheme's default.  Otherwise returns why the value is refused, a sentence
+ * for a message's detail, and sets *origin to NULL: it is not a URL with a
+ * scheme and a host name, or its scheme is neither http nor https, or it
+ * has no host name, user information (then *user_info is set: the value
+ * may hold a password and must not be repeated), a query, a fragment, or a
+ * path other than "/" (for which path_problem is returned).  If libcurl
+ * runs out of memory, returns NULL with *origin NULL.
+ */
+extern const char *iai_check_base_url(const char *value, const char *path_problem,
+									  char **origin, bool *user_info);
+
+/*
  * The endpoint to call.  Raises (SQLSTATE F0000) if iai.endpoint,
  * iai.ca_file or iai.proxy holds a value that was kept although invalid, so
  * that no call goes anywhere the administrator did not choose.
