@@ -135,16 +135,23 @@ pick_json(const char *body, size_t len, Pick *picks, int npicks)
 {
 	PickState	state;
 	JsonParseErrorType rc;
+	char	   *text;
+	size_t		text_len;
 
 	if (len == 0 || len > INT_MAX || memchr(body, '\0', len) != NULL ||
 		pg_encoding_verifymbstr(PG_UTF8, body, (int) len) != (int) len)
 		return false;
+	/* as for the API's answers: no \u escape may raise an encoding error */
+	text = iai_unescape_non_ascii(body, len, &text_len);
 	memset(&state, 0, sizeof(state));
 	state.walk.value_starts = pick_value_starts;
 	state.walk.scalar = pick_scalar;
 	state.picks = picks;
 	state.npicks = npicks;
-	rc = iai_walk_json(body, len, &state.walk);
+	rc = iai_walk_json(text, text_len, &state.walk);
+	/* it holds credentials */
+	explicit_bzero(text, text_len);
+	pfree(text);
 	return rc == JSON_SUCCESS && state.walk.top_is_object;
 }
 

@@ -52,7 +52,8 @@ names is answered FailedOperation.ConflictOperation.
 
 CVM metadata service: GET /latest/meta-data/cam/security-credentials/ names the
 bound role, GET .../security-credentials/R answers {"TmpSecretId", "TmpSecretKey",
-"Token", "ExpiredTime", "Expiration", "Code"} (answer=malformed: a cut-off body).
+"Token", "ExpiredTime", "Expiration", "Code"} (answer=malformed: a cut-off body;
+answer=escaped: a "Description" escaped beyond ASCII and Latin-1).
 STS: a POST / with X-TC-Action AssumeRoleWithWebIdentity (version 2018-08-13)
 must carry "Authorization: SKIP", X-TC-Region and the configured ProviderId,
 RoleArn and WebIdentityToken; it answers Response.Credentials and ExpiredTime.
@@ -737,6 +738,8 @@ class MockIai:
         elif role["answer"] == "no_key":
             del body["TmpSecretKey"]
             data = json_bytes(body)
+        elif role["answer"] == "escaped":   # \u escapes beyond ASCII and Latin-1
+            data = json_bytes({**body, "Description": "角色凭证 café"}, ascii_only=True)
         return Reply(200, "text/plain", data, "credentials", None), role["delay_ms"]
 
     def metadata_counts(self) -> dict:

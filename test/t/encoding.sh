@@ -5,7 +5,8 @@
 # server error (the queue pauses and probes), never dead-lettered for an
 # encoding error.  The worker is
 # pointed at each database in turn (iai.database_name, reloaded; it
-# restarts).  Runs inside pg_virtualenv, preloaded.
+# restarts).  Temporary credentials whose answer escapes characters the
+# database lacks work too.  Runs inside pg_virtualenv, preloaded.
 set -euo pipefail
 . "$(dirname "$0")/tap.sh"
 
@@ -67,5 +68,19 @@ for i in "${!dbs[@]}"; do
 	check_row "$d" 0 "${want[$i]}" "${encodings[$i]}, raw UTF-8"
 	check_row "$d" 1 "${want[$i]}" "${encodings[$i]}, \\u escapes"
 done
+
+# Temporary credentials from an answer that escapes characters LATIN1 lacks
+# (the JSON parser would raise converting them to the database's encoding).
+mock_ctl reset >/dev/null
+mock_ctl "group?id=EncRoleGroup&persons=r1" >/dev/null
+mock_ctl "role?name=EncRole&id=AKIDmockEncodingRole00000000000000000007&key=mockEncodingRoleSecretKey000000007&token=mock-encoding-role-token-07&answer=escaped" >/dev/null
+psql -X -q -c "ALTER SYSTEM SET iai.metadata_url = '$mock_url'" -c "ALTER SYSTEM SET iai.cvm_role = 'EncRole'" \
+	-c "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+is "$(psql -X -q -At -d iai_q_latin1 -c "SET iai.credentials = 'cvm_role'" \
+	-c "SELECT iai_delete_person_from_group('r1', 'EncRoleGroup') IS NOT NULL" 2>&1)" "t" \
+	"LATIN1: a call with temporary credentials from an answer escaping characters LATIN1 lacks"
+psql -X -q -c "ALTER SYSTEM RESET iai.metadata_url" -c "ALTER SYSTEM RESET iai.cvm_role" \
+	-c "SELECT pg_reload_conf()" >/dev/null
 
 done_testing
