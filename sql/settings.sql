@@ -20,6 +20,8 @@ SELECT iai_delete_person_from_group('s1', 'SettingsGroup') IS NOT NULL AS remove
 -- Refused at once where typed; calls still go where they went.
 SET iai.endpoint = 'https://127.0.0.1:8443/v1';
 SET iai.endpoint = 'https://user:hunter2@127.0.0.1:58443';
+SET iai.endpoint = 'ftp://user:hunter2@127.0.0.1:58443';
+SET iai.endpoint = 'user:hunter2@127.0.0.1:58443';
 SET iai.endpoint = '';
 SET iai.ca_file = E'/tmp/ca\n.pem';
 ALTER SYSTEM SET iai.endpoint = 'https://127.0.0.1:8443/v1';
@@ -37,6 +39,7 @@ SET iai.proxy = 'https://proxy.example.com:3128';
 SET iai.proxy = 'http://proxy.example.com';
 SET iai.proxy = 'http://proxy.example.com:3128/path';
 SET iai.proxy = 'http://alice:s3cret@proxy.example.com:3128';
+SET iai.proxy = 'ftp://alice:s3cret@proxy.example.com:3128';
 SET iai.proxy = 'socks4://127.0.0.1:1080';
 RESET iai.proxy;
 

@@ -197,16 +197,16 @@ static bool
 mask_user_info(char **newval)
 {
 	char	   *scheme_end = strstr(*newval, "://");
-	char	   *at;
+	char	   *start = scheme_end ? scheme_end + 3 : *newval;
+	char	   *at = strrchr(start, '@');
 	char	   *masked;
 
-	if (scheme_end == NULL ||
-		(at = strchr(scheme_end + 3, '@')) == NULL)
+	if (at == NULL)
 		return true;
-	masked = iai_guc_malloc((scheme_end + 3 - *newval) + 8 + strlen(at) + 1);
+	masked = iai_guc_malloc((start - *newval) + 8 + strlen(at) + 1);
 	if (masked == NULL)
 		return false;
-	sprintf(masked, "%.*s********%s", (int) (scheme_end + 3 - *newval), *newval, at);
+	sprintf(masked, "%.*s********%s", (int) (start - *newval), *newval, at);
 	iai_guc_free(*newval);
 	*newval = masked;
 	return true;
@@ -500,6 +500,10 @@ iai_check_base_url(const char *value, const char *path_problem,
 	else if (url_has_path(&url))
 		problem = path_problem;
 
+	/* whatever is refused first, a value with an "@" is not repeated */
+	if (problem != NULL && strchr(value, '@') != NULL)
+		*user_info = true;
+
 	if (problem == NULL)
 	{
 		const char *port = url.port;
@@ -616,6 +620,9 @@ check_proxy(char **newval, void **extra, GucSource source)
 		else if (url.query_or_fragment || url_has_path(&url))
 			problem = "The URL must have nothing after the host and port.";
 		free_url_parts(&url);
+		/* whatever is refused first, a value with an "@" is not repeated */
+		if (problem != NULL && strchr(v, '@') != NULL)
+			user_info = true;
 		if (problem != NULL)
 			return invalid_url("iai.proxy", problem, user_info, newval,
 							   sizeof(IaiProxy), extra, source);
