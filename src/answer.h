@@ -19,8 +19,10 @@ typedef struct IaiAnswer
 	char	   *request_id;		/* Response.RequestId if a string, else NULL */
 	bool		has_error;		/* Response.Error is an object */
 	char	   *code;			/* Response.Error.Code if a string, else NULL */
-	char	   *message;		/* Response.Error.Message if a string, else NULL */
-	char	   *text;			/* the body as parsed: see iai_unescape_non_ascii */
+	char	   *message;		/* Response.Error.Message if a string, else
+								 * NULL */
+	char	   *text;			/* the body as parsed: see
+								 * iai_unescape_non_ascii */
 	size_t		text_len;
 } IaiAnswer;
 

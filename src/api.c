@@ -118,14 +118,14 @@ iai_check_id(const char *param, const char *value)
 
 	if (value == NULL || value[0] == '\0')
 		iai_input_error("MissingParameter",
-						  psprintf("%s is required and must not be empty", param), NULL);
+						psprintf("%s is required and must not be empty", param), NULL);
 	len = strlen(value);
 	if (len > IAI_MAX_ID_BYTES)
 	{
 		snprintf(code, sizeof(code), "InvalidParameterValue.%sTooLong", param);
 		iai_input_error(code,
-						  psprintf("%s is %zu bytes long; the limit is %d bytes",
-								   param, len, IAI_MAX_ID_BYTES), param);
+						psprintf("%s is %zu bytes long; the limit is %d bytes",
+								 param, len, IAI_MAX_ID_BYTES), param);
 	}
 	for (size_t i = 0; i < len; i++)
 	{
@@ -133,8 +133,8 @@ iai_check_id(const char *param, const char *value)
 		{
 			snprintf(code, sizeof(code), "InvalidParameterValue.%sIllegal", param);
 			iai_input_error(code,
-							  psprintf("%s contains a character that is not allowed", param),
-							  param);
+							psprintf("%s contains a character that is not allowed", param),
+							param);
 		}
 	}
 }
@@ -147,8 +147,8 @@ check_action(const char *action)
 	if (len == 0 || len > 64 || !(action[0] >= 'A' && action[0] <= 'Z') ||
 		strspn(action, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") != len)
 		iai_input_error("InvalidAction",
-						  "an action name is a word of letters and digits starting with a capital, such as DeletePersonFromGroup",
-						  NULL);
+						"an action name is a word of letters and digits starting with a capital, such as DeletePersonFromGroup",
+						NULL);
 }
 
 /*
@@ -167,7 +167,7 @@ param_id(Jsonb *params, const char *name, bool required, bool checked)
 	{
 		if (v.type != jbvString)
 			iai_input_error("InvalidParameter",
-							  psprintf("%s must be a JSON string", name), NULL);
+							psprintf("%s must be a JSON string", name), NULL);
 		value = pnstrdup(v.val.string.val, v.val.string.len);
 	}
 	if ((value != NULL || required) && !checked)
@@ -224,7 +224,8 @@ typedef struct Attempt
 	HttpResponse http;
 	const char *request_id;
 	const char *code;			/* API error code */
-	IaiErrorClass cls;			/* what code means: classified once, on reading */
+	IaiErrorClass cls;			/* what code means: classified once, on
+								 * reading */
 	const char *message;		/* API error message */
 	const char *problem;		/* what is wrong with a bad answer */
 	const char *text;			/* the answer as parsed: UTF-8, no escapes
@@ -769,9 +770,10 @@ run_attempts(CallInfo *ctx, IaiCredentials *creds, const char *body,
 	bool		renewed = false;
 	int64		budget = (int64) iai_total_timeout_ms * 1000000;
 	int64		deadline = iai_now_ns() + budget;
-	/* a slot must leave time for the request itself */
-	int64		min_attempt = Min(MIN_ATTEMPT_NS, budget / 2);
+	int64		min_attempt;
 
+	/* a slot must leave time for the request itself */
+	min_attempt = Min(MIN_ATTEMPT_NS, budget / 2);
 	for (;;)
 	{
 		int64		left;
@@ -1098,7 +1100,7 @@ line(const char *item, const char *value)
 List *
 iai_describe_request(const char *action, Jsonb *params, int64 timestamp)
 {
-	CallInfo ctx = {0};
+	CallInfo	ctx = {0};
 	IaiCredentials creds;
 	SignedRequest sr;
 	char	   *body;

@@ -22,8 +22,8 @@
 /* iai_api_call flags */
 #define IAI_MISSING_OK 0x01		/* the person already being gone is success */
 #define IAI_WANT_RESPONSE 0x02	/* return the Response object as jsonb */
-#define IAI_PARAMS_CHECKED 0x04	/* params come from iai_person_group_params(),
-									 * which validated them */
+#define IAI_PARAMS_CHECKED 0x04 /* params come from iai_person_group_params(),
+								 * which validated them */
 
 /* What kind of failure ended a call. */
 typedef enum IaiFailureKind

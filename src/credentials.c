@@ -80,7 +80,7 @@ static struct
 	struct timespec mtime;
 	char	   *secret_id;
 	char	   *secret_key;
-} ini_cache;
+}			ini_cache;
 
 
 /* A credential from outside the settings must be usable as header text. */

@@ -216,9 +216,9 @@ fail_transport(IaiTempFetch *out, const char *what, const char *url,
 			break;
 	}
 	return fail(out, sqlstate, unreachable && absent_if_unreachable, message,
-		 r->message[0] ? psprintf("URL: %s. libcurl: %s.", url, r->message) :
-		 psprintf("URL: %s.", url),
-		 hint ? pstrdup(hint) : NULL);
+				r->message[0] ? psprintf("URL: %s. libcurl: %s.", url, r->message) :
+				psprintf("URL: %s.", url),
+				hint ? pstrdup(hint) : NULL);
 }
 
 /* Text from an answer, for a message: in the database's encoding, one line. */
@@ -559,7 +559,8 @@ iai_fetch_oidc(const char *sts_url, const IaiOidcConfig *config, IaiTempFetch *o
 	headers[n++] = "X-TC-Version: " STS_VERSION;
 	headers[n++] = psprintf("X-TC-Timestamp: %lld", (long long) time(NULL));
 	headers[n++] = psprintf("X-TC-Region: %s", config->region);
-	headers[n++] = "Authorization: SKIP";	/* the web identity token is the proof */
+	headers[n++] = "Authorization: SKIP";	/* the web identity token is the
+											 * proof */
 	headers[n++] = "Expect:";
 	req.url = url;
 	req.headers = headers;

@@ -116,7 +116,11 @@ static instr_time ready_since;
 /* Sends of the current transfer. */
 static int	sends;
 
-static int pg_attribute_unused()
+/* unused before libcurl 7.80 */
+static int	count_send(void *clientp, char *conn_primary_ip, char *conn_local_ip,
+					   int conn_primary_port, int conn_local_port) pg_attribute_unused();
+
+static int
 count_send(void *clientp, char *conn_primary_ip, char *conn_local_ip,
 		   int conn_primary_port, int conn_local_port)
 {
@@ -482,7 +486,10 @@ run_transfer(uint32 wait_event)
 	}
 	PG_CATCH();
 	{
-		/* detaching mid-transfer closes that connection; the next call reconnects */
+		/*
+		 * detaching mid-transfer closes that connection; the next call
+		 * reconnects
+		 */
 		pgstat_report_wait_end();
 		curl_multi_remove_handle(multi, easy);
 		PG_RE_THROW();

@@ -62,7 +62,7 @@ static struct
 	BackgroundWorkerHandle *handle;
 	DbState		state;
 	TimestampTz stopped_at;		/* when its worker was seen to have exited */
-} local[IAI_MAX_DATABASES];
+}			local[IAI_MAX_DATABASES];
 
 void
 iai_register_launcher(void)
@@ -117,8 +117,10 @@ iai_database_listed(const char *dbname)
 	bool		found = false;
 
 	foreach(lc, names)
+	{
 		if (strcmp(lfirst(lc), dbname) == 0)
 			found = true;
+	}
 	list_free_deep(names);
 	return found;
 }

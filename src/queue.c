@@ -411,7 +411,7 @@ flush_pending(bool all)
 
 	dims[0] = n;
 	values[0] = PointerGetDatum(construct_md_array(ids, id_nulls, 1, dims, lbs, INT8OID,
-												  8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+												   8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[1] = PointerGetDatum(construct_array(actions, n, TEXTOID, -1, false, TYPALIGN_INT));
 	values[2] = PointerGetDatum(construct_array(params, n, JSONBOID, -1, false, TYPALIGN_INT));
 	values[3] = PointerGetDatum(construct_array(missing, n, BOOLOID, 1, true, TYPALIGN_CHAR));

@@ -35,7 +35,7 @@ PG_FUNCTION_INFO_V1(iai_stats_reset);
 
 #define MAX_ACTIONS 16
 #define MAX_CODES 32
-#define NAME_LEN 80			/* room for any action (64) or API code */
+#define NAME_LEN 80				/* room for any action (64) or API code */
 #define OTHER "(other)"
 #define STATS_COLUMNS 17
 

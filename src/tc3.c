@@ -71,7 +71,7 @@ static struct
 	unsigned char *secret;		/* malloc'd copy, wiped when replaced */
 	size_t		secret_len;
 	unsigned char key[SHA256_LEN];
-} key_cache;
+}			key_cache;
 
 static const EVP_MD *
 sha256(void)
@@ -423,8 +423,8 @@ hmac_sha256(const unsigned char *key, size_t keylen,
 
 	if (ctx == NULL)
 	{
-		EVP_MAC   *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-		OSSL_PARAM params[2];
+		EVP_MAC    *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		OSSL_PARAM	params[2];
 
 		if (mac == NULL)
 			return -1;

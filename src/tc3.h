@@ -21,7 +21,7 @@
 #define TC3_HEX_LEN			64	/* lowercase hex of a SHA-256 digest */
 #define TC3_DATE_LEN		10	/* YYYY-MM-DD */
 #define TC3_MAX_EXTRA_HEADERS 8
-#define TC3_MAX_SECRET_KEY_LEN 1024	/* bytes; longer keys are refused */
+#define TC3_MAX_SECRET_KEY_LEN 1024 /* bytes; longer keys are refused */
 
 /* An additional header to sign besides content-type and host. */
 typedef struct Tc3Header

@@ -126,10 +126,11 @@ static struct
 	TimestampTz last_warning;
 	long		probe_ms;
 	char		reason[256];
-} outage_state;
+}			outage_state;
 
 static IaiWorkerSlot *slot;
 static MemoryContext worker_cxt;
+
 /* the database this worker delivers for (TopMemoryContext) */
 static char *dbname;
 static char *queue_table;		/* schema-qualified, or NULL */
@@ -884,7 +885,7 @@ static struct
 	int			nsent;			/* in flight */
 	Flight	  **done;			/* results to record */
 	int			ndone;
-} win;
+}			win;
 
 static Flight *
 free_flight(void)
@@ -1157,9 +1158,9 @@ deliver_window(long *sleep_ms)
 						f->reserved_ns = now;
 
 					/*
-					 * Take the slot only once it is due: whether a
-					 * connection is idle then (an answer may come meanwhile)
-					 * decides whether it must leave room for a handshake.
+					 * Take the slot only once it is due: whether a connection
+					 * is idle then (an answer may come meanwhile) decides
+					 * whether it must leave room for a handshake.
 					 */
 					if (free_at > now)
 					{
@@ -1227,6 +1228,7 @@ iai_worker_main(Datum main_arg)
 {
 	TimestampTz last_purge = 0;
 	bool		recovered = false;
+
 	slot = &iai_shared->workers[DatumGetInt32(main_arg)];
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	/* SIGTERM: end at once, even waiting for a lock (see recover_in_flight) */
@@ -1237,7 +1239,11 @@ iai_worker_main(Datum main_arg)
 
 	/* the queue retries, durably and visibly: one request per attempt */
 	SetConfigOption("iai.max_retries", "0", PGC_SUSET, PGC_S_OVERRIDE);
-	/* its SQL runs as a superuser: nothing of a search_path set for the database */
+
+	/*
+	 * its SQL runs as a superuser: nothing of a search_path set for the
+	 * database
+	 */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	worker_cxt = AllocSetContextCreate(TopMemoryContext, "iai worker",
 									   ALLOCSET_DEFAULT_SIZES);
