@@ -81,7 +81,7 @@ PGDLLEXPORT void iai_worker_main(Datum main_arg);
 
 #define NO_EXTENSION_TICK_MS 1000L
 /* with calls in flight, claim at least this often (ms), however few are free */
-#define CLAIM_EVERY_MS 50
+#define CLAIM_EVERY_MS 20
 #define IDLE_TICK_MS 10000L
 #define PURGE_EVERY_MS 60000L
 #define MAX_BACKOFF_MS (10 * 60 * 1000L)
@@ -1143,6 +1143,14 @@ deliver_window(long *sleep_ms)
 					}
 				}
 				any |= (n > 0);
+			}
+			else if (claim_more && win.nwaiting == 0 && !outage_state.paused &&
+					 free_slots > 0)
+			{
+				/* a claim put off: wake for it even if no answer comes */
+				int64		due = last_claim_ns + CLAIM_EVERY_MS * INT64CONST(1000000);
+
+				timeout_ms = Max((long) ((due - iai_now_ns() + 999999) / 1000000), 1);
 			}
 
 			/* send those whose slots have come, in order */
