@@ -47,6 +47,8 @@
 /* a handshake sample counts for at most this; the average moves by 1/4 */
 #define MAX_SETUP_NS (500 * NS_PER_MS)
 #define SETUP_WEIGHT 4
+/* how late a slot may be taken and still count as its own time */
+#define MAX_LATE_NS (2 * NS_PER_MS)
 
 /* The timeline and handshake estimate when not preloaded. */
 static int64 local_next_ns = 0;
@@ -109,8 +111,12 @@ take_slot(int64 deadline_ns, bool connection_ready, bool *taken)
 	next = iai_shared ? &iai_shared->throttle_next_ns : &local_next_ns;
 	setup = iai_shared ? &iai_shared->throttle_setup_ns : &local_setup_ns;
 	now = iai_now_ns();
-	/* a slot missed by a little (a wait's rounding) is still taken: no drift */
-	slot = (*next > now - interval / 4) ? *next : now;
+
+	/*
+	 * A slot missed by a wait's rounding (at most MAX_LATE_NS) is still the
+	 * one taken, so that the timeline does not drift.
+	 */
+	slot = (*next > now - Min(interval / 4, MAX_LATE_NS)) ? *next : now;
 	*taken = (slot <= deadline_ns);
 	if (*taken)
 		*next = slot + interval + (connection_ready ? 0 : *setup);
