@@ -541,9 +541,10 @@ check_endpoint(char **newval, void **extra, GucSource source)
 		return invalid_value("iai.endpoint",
 							 "\"iai.endpoint\" must be an http or https URL, such as \"" IAI_DEFAULT_ENDPOINT "\".",
 							 "", sizeof(IaiEndpoint), extra, source);
+	/* never shown; kept masked should it hold user information */
 	if (iai_has_control_chars(*newval))
-		return invalid_value("iai.endpoint", "The URL contains control characters.",
-							 NULL, sizeof(IaiEndpoint), extra, source);
+		return invalid_url("iai.endpoint", "The URL contains control characters.",
+						   true, newval, sizeof(IaiEndpoint), extra, source);
 
 	problem = iai_check_base_url(*newval,
 								 "The URL must not have a path; requests always go to \"/\".",
@@ -596,9 +597,10 @@ check_proxy(char **newval, void **extra, GucSource source)
 	IaiProxy   *px;
 	size_t		len;
 
+	/* never shown; kept masked should it hold user information */
 	if (iai_has_control_chars(v))
-		return invalid_value("iai.proxy", "The value contains control characters.",
-							 NULL, sizeof(IaiProxy), extra, source);
+		return invalid_url("iai.proxy", "The value contains control characters.",
+						   true, newval, sizeof(IaiProxy), extra, source);
 	if (v[0] != '\0' && strcmp(v, "environment") != 0)
 	{
 		parsed = get_url_parts(v, CURLU_NON_SUPPORT_SCHEME, &url);
