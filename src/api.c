@@ -967,6 +967,16 @@ struct IaiAttempt
 	int64		waited_ns;
 };
 
+/* Wipe the attempt's copy of the credentials before its memory goes. */
+static void
+wipe_attempt(IaiAttempt *att)
+{
+	if (att->creds.secret_key)
+		explicit_bzero((char *) att->creds.secret_key, strlen(att->creds.secret_key));
+	if (att->creds.token)
+		explicit_bzero((char *) att->creds.token, strlen(att->creds.token));
+}
+
 /* Start describing failures in result, in the current context. */
 static void
 sink_failures(IaiResult *result)
@@ -995,6 +1005,11 @@ iai_attempt_prepare(const char *action, Jsonb *params, int flags,
 	{
 		prepare_call(&att->ctx, action, params, flags, &att->delete_action,
 					 &att->body, &att->body_len, &att->creds);
+		/* the credentials file may be read again before this is sent */
+		att->creds.secret_id = pstrdup(att->creds.secret_id);
+		att->creds.secret_key = pstrdup(att->creds.secret_key);
+		if (att->creds.token)
+			att->creds.token = pstrdup(att->creds.token);
 	}
 	PG_CATCH();
 	{
@@ -1015,27 +1030,41 @@ iai_attempt_prepare(const char *action, Jsonb *params, int flags,
 }
 
 void
-iai_attempt_send(IaiAttempt *att, void *tag, int64 throttle_wait_ns)
+iai_attempt_send(IaiAttempt *att, void *tag, int64 throttle_wait_ns,
+				 IaiResult *result)
 {
-	MemoryContext oldcxt = MemoryContextSwitchTo(att->cxt);
+	MemoryContext oldcxt = CurrentMemoryContext;
 	SignedRequest sr;
 	HttpRequest hreq;
 
+	sink_failures(result);
+	MemoryContextSwitchTo(att->cxt);
+	memset(&sr, 0, sizeof(sr));
 	att->start_ns = iai_now_ns();
 	att->waited_ns = throttle_wait_ns;
 	att->ctx.attempts = 1;
-	signed_http_request(&att->ctx, &att->creds, att->body, att->body_len,
-						Max(iai_total_timeout_ms, 1), &sr, &hreq);
-	att->ctx.in_flight = true;
 	PG_TRY();
 	{
+		signed_http_request(&att->ctx, &att->creds, att->body, att->body_len,
+							Max(iai_total_timeout_ms, 1), &sr, &hreq);
 		(void) http_start(&hreq, tag);
+		att->ctx.in_flight = true;
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
+		ErrorData  *edata;
+
 		explicit_bzero(sr.auth, sizeof(sr.auth));
+		MemoryContextSwitchTo(att->cxt);
+		edata = CopyErrorData();
+		note_local_failure(&att->ctx, edata);
+		failure_sink = NULL;
+		MemoryContextSwitchTo(oldcxt);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	explicit_bzero(sr.auth, sizeof(sr.auth));
+	failure_sink = NULL;
 	MemoryContextSwitchTo(oldcxt);
 }
 
@@ -1072,18 +1101,21 @@ iai_attempt_finish(IaiAttempt *att, HttpResponse *resp, IaiResult *result)
 		failure_sink = NULL;
 		report_call(ctx, a, att->start_ns, edata->message);
 		MemoryContextSwitchTo(oldcxt);
+		wipe_attempt(att);
 		MemoryContextDelete(att->cxt);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	failure_sink = NULL;
 	report_call(ctx, a, att->start_ns, NULL);
+	wipe_attempt(att);
 	return_result(a, ctx, att->flags, oldcxt, att->cxt, result);
 }
 
 void
 iai_attempt_free(IaiAttempt *att)
 {
+	wipe_attempt(att);
 	MemoryContextDelete(att->cxt);
 }
 

@@ -95,7 +95,9 @@ extern void iai_api_call(const char *action, Jsonb *params, int flags,
  * worker): iai_attempt_prepare() validates and serialises (raises for bad
  * input, described in result->failure); iai_attempt_send() signs it and
  * starts its request in http.c's pool, under tag, without waiting (the
- * caller has taken its rate-limit slot, after waiting throttle_wait_ns);
+ * caller has taken its rate-limit slot, after waiting throttle_wait_ns;
+ * raises, described in result->failure, if it cannot: the attempt is then
+ * to be freed);
  * iai_attempt_finish() takes in the answer the pool handed over for tag,
  * counts and logs the call like iai_api_call(), and frees the attempt;
  * then raises if the call failed, after describing it in result->failure.
@@ -106,7 +108,8 @@ struct HttpResponse;
 
 extern IaiAttempt *iai_attempt_prepare(const char *action, Jsonb *params,
 									   int flags, IaiResult *result);
-extern void iai_attempt_send(IaiAttempt *att, void *tag, int64 throttle_wait_ns);
+extern void iai_attempt_send(IaiAttempt *att, void *tag, int64 throttle_wait_ns,
+							 IaiResult *result);
 extern void iai_attempt_finish(IaiAttempt *att, struct HttpResponse *resp,
 							   IaiResult *result);
 extern void iai_attempt_free(IaiAttempt *att);

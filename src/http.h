@@ -2,7 +2,8 @@
  *
  * http.h
  *		HTTP POST (and GET) over libcurl for a PostgreSQL backend: one
- *		reused connection, interruptible waits, bounded answers.
+ *		reused connection for a call at a time, a pool of keep-alive
+ *		connections for many at once, interruptible waits, bounded answers.
  *
  * Knows nothing of the API it carries.
  *

@@ -16,10 +16,12 @@
  * doubt", where "already gone" means done.  The rows claimed but not yet
  * sent (waiting for their rate-limit slots) are remembered in shared
  * memory, so a worker that dies before sending them puts them back as they
- * were, not in doubt.  A row is never claimed while an older row for the
- * same PersonId is pending or sending: calls for one person are sent one
- * at a time, in order (the service refuses concurrent operations on one
- * person).  Results are recorded as they come, those that came together in
+ * were, not in doubt.  A row is never claimed while another row for the
+ * same PersonId is being sent, or an older one is pending: calls for one
+ * person are sent one at a time, in order (the service refuses concurrent
+ * operations on one person).  A window of calls claims for WINDOW_MS, or
+ * until a reload is due, then lets its calls finish: settings are reloaded,
+ * done rows purged and iai.queue_max_in_flight applied between windows.  Results are recorded as they come, those that came together in
  * one transaction (asynchronous commit is enough: a lost result only
  * causes one in-doubt resend).
  *
@@ -82,6 +84,8 @@ PGDLLEXPORT void iai_worker_main(Datum main_arg);
 #define NO_EXTENSION_TICK_MS 1000L
 /* with calls in flight, claim at least this often (ms), however few are free */
 #define CLAIM_EVERY_MS 20
+/* a window of calls in flight claims for this long (ms), then drains */
+#define WINDOW_MS 10000
 #define IDLE_TICK_MS 10000L
 #define PURGE_EVERY_MS 60000L
 #define MAX_BACKOFF_MS (10 * 60 * 1000L)
@@ -338,8 +342,9 @@ count_waiting(void)
 
 /*
  * The claiming statement, prepared once per queue table (a probe takes a row
- * before it is due): $1 rows at most, due first, none while an older row for
- * the same PersonId is pending or being sent, marked 'sending' at once.
+ * before it is due): $1 rows at most, due first, none while another row for
+ * the same PersonId is being sent or an older one is pending (ids follow
+ * the sequence, not commit order), marked 'sending' at once.
  */
 static SPIPlanPtr
 claim_plan(bool probe)
@@ -362,7 +367,8 @@ claim_plan(bool probe)
 								"  WHERE state = 'pending'%s"
 								"  AND NOT EXISTS (SELECT FROM %s o"
 								"   WHERE (o.params ->> 'PersonId') = (q.params ->> 'PersonId')"
-								"   AND o.state IN ('pending', 'sending') AND o.id < q.id)"
+								"   AND o.state IN ('pending', 'sending') AND o.id <> q.id"
+								"   AND (o.state = 'sending' OR o.id < q.id))"
 								"  ORDER BY next_attempt_at, id LIMIT $1"
 								"  FOR UPDATE SKIP LOCKED),"
 								" claimed AS ("
@@ -569,8 +575,12 @@ record_plan(Oid *types)
 		SPI_freeplan(plan);
 		pfree(prepared_for);
 	}
+	/* a row put back without an error keeps its last one */
 	plan = SPI_prepare(psprintf("UPDATE %s SET state = $2, request_id = $3,"
-								" last_error_code = $4, last_error_message = $5,"
+								" last_error_code = CASE WHEN $2 <> 'done' AND $4 IS NULL"
+								"  AND $5 IS NULL THEN last_error_code ELSE $4 END,"
+								" last_error_message = CASE WHEN $2 <> 'done' AND $4 IS NULL"
+								"  AND $5 IS NULL THEN last_error_message ELSE $5 END,"
 								" next_attempt_at = pg_catalog.now() + $6 * interval '1 ms',"
 								" done_at = CASE WHEN $2 = 'done' THEN pg_catalog.now() END,"
 								" in_doubt = $7, attempts = $8"
@@ -599,6 +609,10 @@ record_one(const QueueRow *row, const RowResult *res, RowOutcome outcome)
 	Datum		values[8];
 	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	int			rc;
+
+	/* the extension was dropped while calls were in flight */
+	if (queue_table == NULL)
+		return;
 
 	switch (outcome)
 	{
@@ -757,14 +771,17 @@ static void
 recover_in_flight(void)
 {
 	StringInfoData unsent;
+	int64		ids[IAI_MAX_IN_FLIGHT];
 
-	initStringInfo(&unsent);
+	/* copied out first: nothing that may raise runs under a spinlock */
 	SpinLockAcquire(&iai_shared->worker_lock);
-	for (int i = 0; i < IAI_MAX_IN_FLIGHT; i++)
-		if (slot->unsent_ids[i] != 0)
-			appendStringInfo(&unsent, "%s" INT64_FORMAT,
-							 unsent.len > 0 ? "," : "", slot->unsent_ids[i]);
+	memcpy(ids, slot->unsent_ids, sizeof(ids));
 	SpinLockRelease(&iai_shared->worker_lock);
+	initStringInfo(&unsent);
+	for (int i = 0; i < IAI_MAX_IN_FLIGHT; i++)
+		if (ids[i] != 0)
+			appendStringInfo(&unsent, "%s" INT64_FORMAT,
+							 unsent.len > 0 ? "," : "", ids[i]);
 
 	begin_work("iai: recovering", true);
 	queue_table = find_queue_table();
@@ -966,14 +983,27 @@ send_flight(Flight *f)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	int64		waited = f->reserved_ns ? Max(iai_now_ns() - f->reserved_ns, 0) : 0;
+	IaiResult	result;
 
 	set_unsent(f->row.id, false);
 	StartTransactionCommand();
-	iai_attempt_send(f->att, f, waited);
-	CommitTransactionCommand();
+	PG_TRY();
+	{
+		iai_attempt_send(f->att, f, waited, &result);
+		CommitTransactionCommand();
+		f->sent = true;
+		win.nsent++;
+	}
+	PG_CATCH();
+	{
+		/* not sent (signing, settings, the pool): recorded like any failure */
+		catch_failure(f, &result);
+		iai_attempt_free(f->att);
+		f->att = NULL;
+		win.done[win.ndone++] = f;
+	}
+	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
-	f->sent = true;
-	win.nsent++;
 }
 
 /* Take in the answer of a finished row. */
@@ -1003,6 +1033,10 @@ finish_flight(Flight *f, HttpResponse *resp)
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(cxt);
+	/* the answer was read into the worker's long-lived context */
+	if (resp->body)
+		pfree(resp->body);
+	resp->body = NULL;
 	win.done[win.ndone++] = f;
 }
 
@@ -1064,7 +1098,9 @@ put_back(bool in_flight_too)
 			if (!f->sent)
 				continue;
 			f->sent = false;
-			f->att = NULL;		/* freed with the row's memory */
+			if (f->att)
+				iai_attempt_free(f->att);
+			f->att = NULL;
 			f->res.put_back = true;
 			f->res.failure.maybe_sent = true;
 			win.done[win.ndone++] = f;
@@ -1081,9 +1117,12 @@ put_back(bool in_flight_too)
 static bool
 deliver_window(long *sleep_ms)
 {
-	bool		any = false;
+	MemoryContext entry_cxt = CurrentMemoryContext;
+	volatile bool any = false;
 	bool		claim_more = true;
+	volatile bool closing = false;
 	int64		last_claim_ns = 0;
+	int64		window_end = iai_now_ns() + WINDOW_MS * INT64CONST(1000000);
 	int			free_slots;
 
 	win.size = iai_queue_max_in_flight;
@@ -1103,8 +1142,14 @@ deliver_window(long *sleep_ms)
 			Flight	   *f;
 
 			CHECK_FOR_INTERRUPTS();
-			if (ConfigReloadPending)
-				reload_settings();
+
+			/*
+			 * Claim no more and let what was claimed finish before a reload
+			 * (prepared calls point at the settings), and after WINDOW_MS, so
+			 * that the main loop purges, frees and applies a new size.
+			 */
+			if (ConfigReloadPending || iai_now_ns() >= window_end)
+				closing = true;
 
 			/*
 			 * Claim more when none waits for a slot: as many as may be in
@@ -1115,7 +1160,7 @@ deliver_window(long *sleep_ms)
 			 * answer.
 			 */
 			free_slots = win.size - win.nsent - win.ndone;
-			if (claim_more && win.nwaiting == 0 && !outage_state.paused &&
+			if (claim_more && !closing && win.nwaiting == 0 && !outage_state.paused &&
 				free_slots > 0 &&
 				(free_slots >= win.size / 2 || win.nsent == 0 ||
 				 iai_now_ns() - last_claim_ns >= CLAIM_EVERY_MS * INT64CONST(1000000)))
@@ -1144,8 +1189,8 @@ deliver_window(long *sleep_ms)
 				}
 				any |= (n > 0);
 			}
-			else if (claim_more && win.nwaiting == 0 && !outage_state.paused &&
-					 free_slots > 0)
+			else if (claim_more && !closing && win.nwaiting == 0 &&
+					 !outage_state.paused && free_slots > 0)
 			{
 				/* a claim put off: wake for it even if no answer comes */
 				int64		due = last_claim_ns + CLAIM_EVERY_MS * INT64CONST(1000000);
@@ -1192,7 +1237,7 @@ deliver_window(long *sleep_ms)
 			if (win.nsent == 0 && win.nwaiting == 0)
 			{
 				record_done();
-				if (!claim_more || outage_state.paused)
+				if (!claim_more || closing || outage_state.paused)
 					break;
 				continue;
 			}
@@ -1213,13 +1258,13 @@ deliver_window(long *sleep_ms)
 	PG_CATCH();
 	{
 		ErrorData  *edata;
-		MemoryContext cxt = MemoryContextSwitchTo(worker_cxt);
 
 		/* a cancel: what was claimed goes back; anything else, likewise */
+		MemoryContextSwitchTo(worker_cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortOutOfAnyTransaction();
-		MemoryContextSwitchTo(cxt);
+		MemoryContextSwitchTo(entry_cxt);
 		http_pool_cancel_all();
 		put_back(true);
 		record_done();

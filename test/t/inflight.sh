@@ -2,7 +2,9 @@
 # The worker keeps several calls in flight (iai.queue_max_in_flight), yet
 # calls for one PersonId go one at a time, in the order they were queued,
 # and the worker with 4 sessions never exceeds iai.rate_limit in any
-# one-second window at the endpoint.  Runs inside pg_virtualenv with iai in
+# one-second window at the endpoint, even when a later-numbered call for a
+# person commits first.  A call that cannot be signed pauses delivery
+# instead of ending the worker.  Runs inside pg_virtualenv with iai in
 # shared_preload_libraries.
 set -euo pipefail
 . "$(dirname "$0")/tap.sh"
@@ -77,5 +79,42 @@ echo "# 600 calls from the worker and 4 sessions at 50/s; busiest one-second win
 is "$total" "600" "600 requests reached the endpoint"
 is "$okcount" "600" "... all accepted"
 ok "[ $worst -le 50 ]" "no one-second window held more than 50 ($worst)"
+
+# 3. Ids follow the sequence, not commit order: a call for a person whose
+# later-numbered call is already being sent waits for it.
+mock_ctl reset >/dev/null
+mock_ctl "group?id=C1&persons=c1" >/dev/null
+mock_ctl "group?id=C2&persons=c1" >/dev/null
+mock_ctl "config?delay_ms=2000" >/dev/null
+q "TRUNCATE iai_queue"
+psql -X -q -At -d "$db" -c "BEGIN" -c "SELECT iai_enqueue_delete_person_from_group('c1', 'C1')" \
+	-c "SELECT pg_sleep(1)" -c "COMMIT" >/dev/null &
+sleep 0.3
+q "SELECT iai_enqueue_delete_person_from_group('c1', 'C2')" >/dev/null
+wait
+ok "wait_until \"NOT EXISTS (SELECT FROM iai_queue WHERE state IN ('pending', 'sending'))\" 30" \
+	"two calls for one person, the later-numbered committed first: both delivered"
+read -r n overlap conflicts <<< "$(log_summary '
+import json, sys
+reqs = [r for r in json.load(sys.stdin)["requests"] if r["person"] == "c1"]
+overlap = sum(b["t"] - a["t"] < 2.0 for a, b in zip(reqs, reqs[1:]))
+conflicts = sum(r["verdict"] == "FailedOperation.ConflictOperation" for r in reqs)
+print(len(reqs), overlap, conflicts)')"
+is "$n $overlap $conflicts" "2 0 0" "... one after the other (requests, overlaps, ConflictOperation)"
+mock_ctl "config?delay_ms=0" >/dev/null
+
+# 4. A call that cannot even be signed (a SecretKey over 1,024 bytes) pauses
+# delivery; the worker does not exit, and resumes once the key is fixed.
+pid=$(q "SELECT worker_pid FROM iai_queue_status")
+mock_ctl "group?id=K&persons=k1" >/dev/null
+psql -X -q -c "ALTER SYSTEM SET iai.secret_key = '$(printf 'k%.0s' $(seq 1025))'" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+id=$(q "SELECT iai_enqueue_delete_person_from_group('k1', 'K')")
+ok "wait_until \"(SELECT paused_since IS NOT NULL FROM iai_queue_status)\" 30" "a SecretKey too long to sign with: delivery pauses"
+like "$(q "SELECT pause_reason FROM iai_queue_status")" '^28000: the SecretKey is too long' "... saying why"
+is "$(q "SELECT worker_pid FROM iai_queue_status")" "$pid" "... in the same worker process"
+ok "wait_until \"(SELECT state = 'pending' AND attempts = 0 FROM iai_queue WHERE id = $id)\" 10" "... the call keeps its attempts"
+psql -X -q -c "ALTER SYSTEM RESET iai.secret_key" -c "SELECT pg_reload_conf()" >/dev/null
+ok "wait_until \"(SELECT state = 'done' FROM iai_queue WHERE id = $id)\" 30" "... and it is delivered once the key is fixed"
 
 done_testing
