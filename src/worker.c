@@ -19,11 +19,11 @@
  * were, not in doubt.  A row is never claimed while another row for the
  * same PersonId is being sent, or an older one is pending: calls for one
  * person are sent one at a time, in order (the service refuses concurrent
- * operations on one person).  A window of calls claims for WINDOW_MS, or
- * until a reload is due, then lets its calls finish: settings are reloaded,
- * done rows purged and iai.queue_max_in_flight applied between windows.  Results are recorded as they come, those that came together in
- * one transaction (asynchronous commit is enough: a lost result only
- * causes one in-doubt resend).
+ * operations on one person).  A window of calls claims until a reload is
+ * due, then lets its calls finish: settings, iai.queue_max_in_flight among
+ * them, are reloaded between windows.  Results are recorded as they come,
+ * those that came together in one transaction (asynchronous commit is
+ * enough: a lost result only causes one in-doubt resend).
  *
  * What went wrong comes back as data (IaiFailure), never as message text.
  * A failure that is not about the row -- the network, the service, the
@@ -84,8 +84,6 @@ PGDLLEXPORT void iai_worker_main(Datum main_arg);
 #define NO_EXTENSION_TICK_MS 1000L
 /* with calls in flight, claim at least this often (ms), however few are free */
 #define CLAIM_EVERY_MS 20
-/* a window of calls in flight claims for this long (ms), then drains */
-#define WINDOW_MS 10000
 #define IDLE_TICK_MS 10000L
 #define PURGE_EVERY_MS 60000L
 #define MAX_BACKOFF_MS (10 * 60 * 1000L)
@@ -298,6 +296,7 @@ static char *
 find_queue_table(void)
 {
 	int			rc;
+	char	   *value;
 
 	if (get_extension_oid("iai", true) == InvalidOid)
 		return NULL;
@@ -307,8 +306,11 @@ find_queue_table(void)
 					 " WHERE e.extname = 'iai'", true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		return NULL;
-	return MemoryContextStrdup(worker_cxt,
-							   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	/* the same as before: no new copy in a window that may last long */
+	if (queue_table != NULL && strcmp(queue_table, value) == 0)
+		return queue_table;
+	return MemoryContextStrdup(worker_cxt, value);
 }
 
 static void
@@ -822,6 +824,19 @@ purge_done(void)
 	end_work();
 }
 
+/* Delete done rows past their retention, every PURGE_EVERY_MS at most. */
+static void
+purge_if_due(void)
+{
+	static TimestampTz last_purge = 0;
+
+	if (TimestampDifferenceExceeds(last_purge, GetCurrentTimestamp(), PURGE_EVERY_MS))
+	{
+		purge_done();
+		last_purge = GetCurrentTimestamp();
+	}
+}
+
 /*
  * Reload the configuration files; stop when the database is no longer
  * listed, and probe at once when paused, as the settings may have been the
@@ -1122,7 +1137,6 @@ deliver_window(long *sleep_ms)
 	bool		claim_more = true;
 	volatile bool closing = false;
 	int64		last_claim_ns = 0;
-	int64		window_end = iai_now_ns() + WINDOW_MS * INT64CONST(1000000);
 	int			free_slots;
 
 	win.size = iai_queue_max_in_flight;
@@ -1144,12 +1158,13 @@ deliver_window(long *sleep_ms)
 			CHECK_FOR_INTERRUPTS();
 
 			/*
-			 * Claim no more and let what was claimed finish before a reload
-			 * (prepared calls point at the settings), and after WINDOW_MS, so
-			 * that the main loop purges, frees and applies a new size.
+			 * Claim no more and let what was claimed finish before a reload:
+			 * prepared calls point at the settings, and a new window size
+			 * applies to a new window.
 			 */
-			if (ConfigReloadPending || iai_now_ns() >= window_end)
+			if (ConfigReloadPending)
 				closing = true;
+			purge_if_due();
 
 			/*
 			 * Claim more when none waits for a slot: as many as may be in
@@ -1279,7 +1294,6 @@ deliver_window(long *sleep_ms)
 void
 iai_worker_main(Datum main_arg)
 {
-	TimestampTz last_purge = 0;
 	bool		recovered = false;
 
 	slot = &iai_shared->workers[DatumGetInt32(main_arg)];
@@ -1348,11 +1362,7 @@ iai_worker_main(Datum main_arg)
 
 		sent = deliver_window(&sleep_ms);
 
-		if (TimestampDifferenceExceeds(last_purge, GetCurrentTimestamp(), PURGE_EVERY_MS))
-		{
-			purge_done();
-			last_purge = GetCurrentTimestamp();
-		}
+		purge_if_due();
 		pgstat_report_stat(false);
 		if (!sent)
 			wait_ms(sleep_ms);
