@@ -32,7 +32,7 @@ calls_for() {
 ideal() {
 	awk -v rate="$1" -v rtt="$2" -v w="$3" 'BEGIN {
 		i = (rtt > 0) ? w * 1000 / rtt : 0
-		if (rate > 0 && (i == 0 || rate / 1.04 < i)) i = rate / 1.04	# the pacing margin
+		if (rate > 0 && (i == 0 || rate / 1.06 < i)) i = rate / 1.06	# the pacing margin
 		if (i == 0) print "-"; else printf "%.1f\n", i }'
 }
 

@@ -1154,6 +1154,17 @@ deliver_window(long *sleep_ms)
 			long		timeout_ms = 1000;
 			HttpResponse resp;
 			Flight	   *f;
+			bool		can_claim;
+
+			/*
+			 * How many to claim at once: as many as may be in flight, but no
+			 * more than a quarter second's worth under the rate limit, so
+			 * that claimed rows do not wait long unsent; the next group is
+			 * claimed while half of one still waits, so that slots are not
+			 * missed for claiming.
+			 */
+			int			group = iai_rate_limit > 0 ?
+				Min(Max(iai_rate_limit / 4, 1), win.size) : win.size;
 
 			CHECK_FOR_INTERRUPTS();
 
@@ -1167,25 +1178,21 @@ deliver_window(long *sleep_ms)
 			purge_if_due();
 
 			/*
-			 * Claim more when none waits for a slot: as many as may be in
-			 * flight, but no more than a quarter second's worth under the
-			 * rate limit, so that claimed rows do not wait long unsent.
-			 * Claiming commits synchronously, so it waits until half the
-			 * window is free or CLAIM_EVERY_MS has passed, not for every
-			 * answer.
+			 * Claim a group when half of the last one has left.  Claiming
+			 * commits synchronously, so it also waits until half the window
+			 * is free or CLAIM_EVERY_MS has passed, not for every answer.
 			 */
-			free_slots = win.size - win.nsent - win.ndone;
-			if (claim_more && !closing && win.nwaiting == 0 && !outage_state.paused &&
-				free_slots > 0 &&
+			free_slots = win.size - win.nsent - win.ndone - win.nwaiting;
+			can_claim = claim_more && !closing && !outage_state.paused &&
+				free_slots > 0 && win.nwaiting <= group / 2;
+			if (can_claim &&
 				(free_slots >= win.size / 2 || win.nsent == 0 ||
 				 iai_now_ns() - last_claim_ns >= CLAIM_EVERY_MS * INT64CONST(1000000)))
 			{
 				QueueRow	rows[IAI_MAX_IN_FLIGHT];
-				int			want = free_slots;
+				int			want = Min(free_slots, group - win.nwaiting);
 				int			n;
 
-				if (iai_rate_limit > 0)
-					want = Min(want, Max(iai_rate_limit / 4, 1));
 				n = claim_rows(rows, want, false, sleep_ms);
 				last_claim_ns = iai_now_ns();
 				claim_more = (n > 0);
@@ -1204,8 +1211,7 @@ deliver_window(long *sleep_ms)
 				}
 				any |= (n > 0);
 			}
-			else if (claim_more && !closing && win.nwaiting == 0 &&
-					 !outage_state.paused && free_slots > 0)
+			else if (can_claim)
 			{
 				/* a claim put off: wake for it even if no answer comes */
 				int64		due = last_claim_ns + CLAIM_EVERY_MS * INT64CONST(1000000);
